@@ -1,0 +1,40 @@
+"""Admin console registrations for identities (platform administrators, public host)."""
+
+from django.contrib import admin
+
+from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """People; passwords are never shown."""
+
+    list_display = ("id", "email", "phone", "is_active", "is_superuser", "date_joined")
+    search_fields = ("email", "phone")
+    list_filter = ("is_active", "is_superuser")
+    exclude = ("password", "groups", "user_permissions")
+    readonly_fields = ("last_login", "date_joined")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Civil servants' roles."""
+
+    list_display = ("user", "agency", "role", "is_active")
+    list_filter = ("role", "is_active", "agency")
+    list_select_related = ("user", "agency")
+    raw_id_fields = ("user",)
+
+
+class PartnerGrantInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = PartnerGrant
+    extra = 0
+
+
+@admin.register(PartnerClient)
+class PartnerClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Partner machine clients; the secret is only ever shown at creation."""
+
+    list_display = ("name", "client_id", "is_active", "created_at")
+    exclude = ("secret_hash",)
+    inlines = (PartnerGrantInline,)

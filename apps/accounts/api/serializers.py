@@ -1,0 +1,152 @@
+"""Input and output serializers of the identity endpoints (unique names for OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.identifiers import normalize_email, normalize_phone
+from apps.accounts.models import Language, Membership, User
+from apps.accounts.tokens import TokenKind
+from apps.core.serializers import StrictInputSerializer
+
+
+class PhoneField(serializers.CharField):
+    """A phone number, normalised to E.164."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code="invalid_phone") from exc
+
+
+class NormalizedEmailField(serializers.EmailField):
+    """An email address, lowercased."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_email(value)
+        except DjangoValidationError as exc:  # pragma: no cover - EmailField validated already
+            raise serializers.ValidationError(exc.messages, code="invalid") from exc
+
+
+class RegisterInputSerializer(StrictInputSerializer):
+    """A citizen's sign-up: an email address and/or a phone number, and a password."""
+
+    email = NormalizedEmailField(required=False, max_length=254)
+    phone = PhoneField(required=False, max_length=32)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    first_name = serializers.CharField(max_length=150, required=False, default="")
+    last_name = serializers.CharField(max_length=150, required=False, default="")
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices, required=False, default=Language.FRENCH
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("email") and not attrs.get("phone"):
+            raise serializers.ValidationError(
+                _("Give an email address or a phone number."), code="identifier_required"
+            )
+        return attrs
+
+
+class TokenObtainInputSerializer(StrictInputSerializer):
+    """Sign-in with an email address or phone number."""
+
+    login = serializers.CharField(max_length=254, help_text=_("Email address or phone number."))
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    portal = serializers.ChoiceField(
+        choices=[str(TokenKind.CITIZEN), str(TokenKind.STAFF), str(TokenKind.PLATFORM)],
+        default=str(TokenKind.CITIZEN),
+        help_text=_(
+            "citizen (any host), staff (an agency host, for its members) or platform "
+            "(public host, platform administrators)."
+        ),
+    )
+
+
+class RefreshInputSerializer(StrictInputSerializer):
+    """A refresh token to rotate or revoke."""
+
+    refresh = serializers.CharField(max_length=2048)
+
+
+class TokenOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Tokens for a person."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text=_("Seconds until the access token expires."))
+    kind = serializers.CharField()
+    agency = serializers.CharField(allow_null=True)
+
+
+class PartnerTokenInputSerializer(StrictInputSerializer):
+    """OAuth2 client-credentials grant (JSON or form-encoded)."""
+
+    grant_type = serializers.ChoiceField(choices=["client_credentials"])
+    client_id = serializers.CharField(max_length=64)
+    client_secret = serializers.CharField(max_length=256, trim_whitespace=False)
+    scope = serializers.CharField(max_length=1024, required=False, allow_blank=True)
+
+
+class PartnerTokenOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A partner's short-lived access token."""
+
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    scope = serializers.CharField()
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A civil servant's role in one agency."""
+
+    agency = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ("agency", "role")
+
+
+class MeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """The caller's own profile."""
+
+    memberships = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "email",
+            "phone",
+            "first_name",
+            "last_name",
+            "preferred_language",
+            "memberships",
+        )
+
+    @extend_schema_field(MembershipOutputSerializer(many=True))
+    def get_memberships(self, user: User) -> list[dict[str, Any]]:
+        active = [m for m in user.memberships.all() if m.is_active]
+        return list(MembershipOutputSerializer(active, many=True).data)
+
+
+class MeUpdateInputSerializer(StrictInputSerializer):
+    """What a person may change about themselves here (email and phone need verification)."""
+
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    preferred_language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class RegisterOutputSerializer(MeOutputSerializer):
+    """The account just created."""

@@ -1,0 +1,22 @@
+"""Identity routes, mounted on both the public host and every agency host."""
+
+from django.urls import path
+
+from apps.accounts.api.views import AuthViewSet, MeViewSet, SessionViewSet
+
+urlpatterns = [
+    path("auth/register/", AuthViewSet.as_view({"post": "register"}), name="auth-register"),
+    path("auth/token/", AuthViewSet.as_view({"post": "token"}), name="auth-token"),
+    path("auth/token/refresh/", AuthViewSet.as_view({"post": "refresh"}), name="auth-refresh"),
+    path("auth/logout/", SessionViewSet.as_view({"post": "logout"}), name="auth-logout"),
+    path("me/", MeViewSet.as_view({"get": "retrieve", "patch": "partial_update"}), name="me"),
+]
+
+# Partner tokens are bound to the agency whose host issues them: agency hosts only.
+agency_urlpatterns = [
+    path(
+        "auth/partner-token/",
+        AuthViewSet.as_view({"post": "partner_token"}),
+        name="auth-partner-token",
+    ),
+]

@@ -1,0 +1,187 @@
+"""Identity endpoints: sign-up, tokens, logout, the caller's profile. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from apps.accounts import services
+from apps.accounts.api.serializers import (
+    MeOutputSerializer,
+    MeUpdateInputSerializer,
+    PartnerTokenInputSerializer,
+    PartnerTokenOutputSerializer,
+    RefreshInputSerializer,
+    RegisterInputSerializer,
+    RegisterOutputSerializer,
+    TokenObtainInputSerializer,
+    TokenOutputSerializer,
+)
+from apps.accounts.models import Membership, User
+from apps.accounts.permissions import IsPerson
+from apps.core.openapi import PROBLEM_RESPONSES
+
+
+def _with_memberships(user: User) -> User:
+    return (
+        User.objects.prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("agency"))
+        )
+        .filter(pk=user.pk)
+        .get()
+    )
+
+
+class AuthViewSet(viewsets.ViewSet):
+    """Sign-up and tokens."""
+
+    throttle_scope = "auth"
+
+    authentication_classes = ()  # must work whatever (expired) bearer header is sent
+    permission_classes = (AllowAny,)
+    # OAuth2 clients send form-encoded client credentials; everything else is JSON.
+    parser_classes = (JSONParser, FormParser)
+
+    def get_throttles(self) -> list[Any]:
+        if self.action == "register":
+            self.throttle_scope = "register"
+        if self.action in ("register", "token", "partner_token"):
+            return [ScopedRateThrottle()]
+        return []
+
+    @extend_schema(
+        operation_id="auth_register",
+        summary="Sign up as a citizen",
+        request=RegisterInputSerializer,
+        responses={201: RegisterOutputSerializer, **PROBLEM_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "Phone sign-up",
+                value={"phone": "+22890112233", "password": "une-longue-phrase", "first_name": "Afi"},
+                request_only=True,
+            )
+        ],
+        tags=["auth"],
+    )
+    def register(self, request: Request) -> Response:
+        data = RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        body = RegisterOutputSerializer(_with_memberships(user)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="auth_token",
+        summary="Obtain an access and a refresh token",
+        description=(
+            "portal=citizen works on every host. portal=staff is for members of the agency whose "
+            "host is called; the token is refused on any other agency (401 token_wrong_agency)."
+        ),
+        request=TokenObtainInputSerializer,
+        responses={200: TokenOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["auth"],
+    )
+    def token(self, request: Request) -> Response:
+        data = TokenObtainInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.token_obtain(request=request._request, **data.validated_data)
+        return Response(tokens.as_response())
+
+    @extend_schema(
+        operation_id="auth_token_refresh",
+        summary="Rotate a refresh token",
+        description="The refresh token given is revoked; use the new one returned.",
+        request=RefreshInputSerializer,
+        responses={200: TokenOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["auth"],
+    )
+    def refresh(self, request: Request) -> Response:
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.token_refresh(raw_refresh=data.validated_data["refresh"])
+        return Response(tokens.as_response())
+
+    @extend_schema(
+        operation_id="auth_partner_token",
+        summary="Partner token (OAuth2 client credentials)",
+        description=(
+            "Exchange a partner client's credentials for a short-lived token carrying the scopes "
+            "granted in the agency whose host is called. Form-encoded or JSON."
+        ),
+        request=PartnerTokenInputSerializer,
+        responses={200: PartnerTokenOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["auth"],
+    )
+    def partner_token(self, request: Request) -> Response:
+        """OAuth2 clients usually send form-encoded bodies; JSON works too."""
+        data = PartnerTokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.partner_token_obtain(
+            client_id=data.validated_data["client_id"],
+            client_secret=data.validated_data["client_secret"],
+            scope=data.validated_data.get("scope"),
+        )
+        return Response(
+            {
+                "access_token": tokens.access,
+                "token_type": "Bearer",
+                "expires_in": tokens.expires_in,
+                "scope": tokens.scope,
+            }
+        )
+
+
+class SessionViewSet(viewsets.ViewSet):
+    """Ending a session."""
+
+    permission_classes = (IsPerson,)
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Log out: revoke a refresh token",
+        request=RefreshInputSerializer,
+        responses={204: None, **PROBLEM_RESPONSES},
+        tags=["auth"],
+    )
+    def logout(self, request: Request) -> Response:
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.token_revoke(user=request.user, raw_refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+
+class MeViewSet(viewsets.ViewSet):
+    """The caller's own profile."""
+
+    permission_classes = (IsPerson,)
+
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary="My profile",
+        responses={200: MeOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["me"],
+    )
+    def retrieve(self, request: Request) -> Response:
+        return Response(MeOutputSerializer(_with_memberships(request.user)).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        summary="Change my names or preferred language",
+        request=MeUpdateInputSerializer,
+        responses={200: MeOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["me"],
+    )
+    def partial_update(self, request: Request) -> Response:
+        data = MeUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update_profile(user=request.user, data=data.validated_data)
+        return Response(MeOutputSerializer(_with_memberships(user)).data)

@@ -1,0 +1,172 @@
+"""Users, agency memberships and partner clients (public schema)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    """Languages a person can choose."""
+
+    FRENCH = "fr", _("French")
+    ENGLISH = "en", _("English")
+
+
+class UserManager(BaseUserManager["User"]):
+    """Creates users identified by email and/or phone."""
+
+    use_in_migrations = True
+
+    def create_user(
+        self,
+        email: str | None = None,
+        password: str | None = None,
+        **extra: Any,
+    ) -> User:
+        """A user with an unusable password unless one is given."""
+        user = self.model(email=self.normalize_email(email) or None, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str, **extra: Any) -> User:
+        """A platform administrator."""
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email=email, password=password, **extra)
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """Lowercase the whole address: mailboxes are case-insensitive in practice."""
+        return (email or "").strip().lower()
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: one identity across every agency (citizen, civil servant or both).
+
+    ``is_superuser`` marks a platform administrator. Civil servants get their agency role from
+    ``Membership``, never from this row.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Stored lowercased (UserManager.normalize_email), so a plain unique index is enough.
+    email = models.EmailField(_("email address"), null=True, blank=True, unique=True)
+    phone = models.CharField(_("phone number (E.164)"), max_length=16, null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.FRENCH
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("platform staff"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+    # Personal data: names and contact details never appear in audit values.
+    AUDIT_REDACTED_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"email", "phone", "first_name", "last_name", "password"}
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(fields=["phone"], name="accounts_user_phone_unique"),
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=False) | models.Q(phone__isnull=False),
+                name="accounts_user_has_email_or_phone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def get_full_name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        """First name."""
+        return self.first_name
+
+
+class Role(models.TextChoices):
+    """A civil servant's role in one agency."""
+
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENCY_ADMIN = "agency_admin", _("Agency administrator")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class Membership(models.Model):
+    """A civil servant's role in one agency; tokens of staff are bound to it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency"], name="accounts_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role}@{self.agency_id}"
+
+
+class PartnerClient(models.Model):
+    """A machine client of a partner (bank, ministry, integrator) using client credentials."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.CharField(_("client id"), max_length=64, unique=True)
+    secret_hash = models.CharField(_("secret hash"), max_length=255)
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("partner client")
+        verbose_name_plural = _("partner clients")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerGrant(models.Model):
+    """The scopes a partner client holds in one agency."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(PartnerClient, on_delete=models.CASCADE, related_name="grants")
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="partner_grants"
+    )
+    scopes = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("partner grant")
+        verbose_name_plural = _("partner grants")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "agency"], name="accounts_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}@{self.agency_id}: {' '.join(self.scopes)}"

@@ -1,0 +1,348 @@
+"""Writes on identities: sign-up, profile, sign-in, refresh, logout, memberships, partners."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import structlog
+from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
+from apps.accounts.tokens import (
+    AGENCY_BOUND_KINDS,
+    IssuedTokens,
+    TokenKind,
+    issue_partner_token,
+    issue_user_tokens,
+)
+from apps.agencies.models import Agency
+from apps.audit.models import Outcome
+from apps.audit.services import audit_changes, audit_record
+from apps.core.context import bind_actor
+from apps.core.errors import (
+    ConflictError,
+    InvalidInput,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+)
+
+logger = structlog.get_logger(__name__)
+
+# A fixed hash to check against when the client id is unknown, so both paths cost the same.
+_DUMMY_SECRET_HASH = make_password("guichet-dummy-partner-secret")
+
+
+class InvalidCredentials(NotAuthenticatedError):
+    """Wrong login or password; the message never says which."""
+
+    code = "invalid_credentials"
+
+
+def _password_errors(password: str, user: User) -> dict[str, list[str]] | None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        return {"password": [str(m) for m in exc.messages]}
+    return None
+
+
+@transaction.atomic
+def user_register(
+    *,
+    password: str,
+    email: str | None = None,
+    phone: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    preferred_language: str = "fr",
+) -> User:
+    """Sign a citizen up with an email address and/or a phone number (already normalised)."""
+    if not email and not phone:
+        raise InvalidInput(
+            _("Give an email address or a phone number."),
+            errors={"non_field_errors": [_("Give an email address or a phone number.")]},
+        )
+    user = User(
+        email=email or None,
+        phone=phone or None,
+        first_name=first_name,
+        last_name=last_name,
+        preferred_language=preferred_language,
+    )
+    errors = _password_errors(password, user)
+    if errors:
+        raise InvalidInput(errors=errors)
+    if (email and User.objects.filter(email=email).exists()) or (
+        phone and User.objects.filter(phone=phone).exists()
+    ):
+        raise ConflictError(
+            _("An account already exists with this email address or phone number."),
+            code="account_exists",
+        )
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:  # a concurrent sign-up with the same identifier
+        raise ConflictError(
+            _("An account already exists with this email address or phone number."),
+            code="account_exists",
+        ) from exc
+    bind_actor(actor_type="user", actor_id=str(user.id), actor_role=str(TokenKind.CITIZEN))
+    audit_record(
+        action="user.registered",
+        target_type="user",
+        target_id=user.id,
+        changes=audit_changes(
+            before={},
+            after={"email": email, "phone": phone, "preferred_language": preferred_language},
+            redact=User.AUDIT_REDACTED_FIELDS,
+        ),
+        platform=True,
+    )
+    logger.info("user_registered", user_id=str(user.id))
+    return user
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
+    """Change a person's names or preferred language."""
+    allowed = {"first_name", "last_name", "preferred_language"}
+    fields = sorted(set(data) & allowed)
+    before = {name: getattr(user, name) for name in fields}
+    for name in fields:
+        setattr(user, name, data[name])
+    changes = audit_changes(before=before, after=data, redact=User.AUDIT_REDACTED_FIELDS)
+    if not changes:
+        return user
+    user.save(update_fields=fields)
+    audit_record(
+        action="user.profile_updated",
+        target_type="user",
+        target_id=user.id,
+        changes=changes,
+        platform=True,
+    )
+    return user
+
+
+def _active_membership(user: User, schema: str) -> Membership | None:
+    return (
+        Membership.objects.select_related("agency")
+        .filter(user=user, agency__schema_name=schema, is_active=True, agency__is_active=True)
+        .first()
+    )
+
+
+def token_obtain(
+    *, request: HttpRequest | None, login: str, password: str, portal: str
+) -> IssuedTokens:
+    """Sign a person in and issue tokens of the kind the portal asks for.
+
+    ``citizen`` tokens work on every agency; ``staff`` tokens need a membership of the agency
+    whose host was called and are bound to it; ``platform`` tokens need a platform
+    administrator on the public host. Failures are audited in the platform trail.
+    """
+    user = authenticate(request, login=login, password=password)
+    if user is None:
+        audit_record(action="auth.login", outcome=Outcome.DENIED, platform=True)
+        raise InvalidCredentials(_("The login or the password is wrong."))
+    assert isinstance(user, User)
+    schema = connection.schema_name
+    role: str | None = None
+    agency: str | None = None
+    kind = TokenKind(portal)
+    if kind is TokenKind.STAFF:
+        membership = _active_membership(user, schema)
+        if membership is None:
+            audit_record(
+                action="auth.login",
+                target_type="user",
+                target_id=user.id,
+                outcome=Outcome.DENIED,
+                platform=True,
+            )
+            raise PermissionDeniedError(
+                _("You are not a member of this agency's staff."), code="not_agency_staff"
+            )
+        role, agency = membership.role, schema
+    elif kind is TokenKind.PLATFORM:
+        if not user.is_superuser or schema != get_public_schema_name():
+            audit_record(
+                action="auth.login",
+                target_type="user",
+                target_id=user.id,
+                outcome=Outcome.DENIED,
+                platform=True,
+            )
+            raise PermissionDeniedError(
+                _("Platform administration is not open to this account here."),
+                code="not_platform_admin",
+            )
+        agency = schema
+    bind_actor(actor_type="user", actor_id=str(user.id), actor_role=role or str(kind))
+    with transaction.atomic():
+        tokens = issue_user_tokens(user=user, kind=kind, agency=agency, role=role)
+        audit_record(
+            action="auth.login",
+            target_type="user",
+            target_id=user.id,
+            changes={"kind": {"old": None, "new": str(kind)}},
+            platform=True,
+        )
+    return tokens
+
+
+def _refresh_token(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise NotAuthenticatedError(
+            _("The refresh token is invalid, expired or revoked."), code="token_invalid"
+        ) from exc
+
+
+@transaction.atomic
+def token_refresh(*, raw_refresh: str) -> IssuedTokens:
+    """Rotate a refresh token: the old one is blacklisted, a new pair is issued.
+
+    The agency binding and the membership are checked again, so a revoked membership stops
+    working at the next refresh at the latest.
+    """
+    refresh = _refresh_token(raw_refresh)
+    try:
+        kind = TokenKind(refresh.get("kind"))
+    except ValueError as exc:
+        raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid") from exc
+    agency = refresh.get("agency")
+    schema = connection.schema_name
+    if kind in AGENCY_BOUND_KINDS and agency != schema:
+        raise NotAuthenticatedError(
+            _("This token was not issued for this agency."), code="token_wrong_agency"
+        )
+    user = User.objects.filter(id=refresh.get("sub"), is_active=True).first()
+    if user is None:
+        raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid")
+    role: str | None = None
+    if kind is TokenKind.STAFF:
+        membership = _active_membership(user, schema)
+        if membership is None:
+            raise NotAuthenticatedError(
+                _("Your membership of this agency has ended."), code="membership_revoked"
+            )
+        role = membership.role
+    refresh.blacklist()
+    return issue_user_tokens(user=user, kind=kind, agency=agency, role=role)
+
+
+@transaction.atomic
+def token_revoke(*, user: User, raw_refresh: str) -> None:
+    """Log out: blacklist the refresh token (it must belong to the caller)."""
+    refresh = _refresh_token(raw_refresh)
+    if str(refresh.get("sub")) != str(user.pk):
+        raise InvalidInput(
+            _("This refresh token does not belong to you."),
+            errors={"refresh": [_("This refresh token does not belong to you.")]},
+            code="token_not_yours",
+        )
+    refresh.blacklist()
+    audit_record(action="auth.logout", target_type="user", target_id=user.pk, platform=True)
+
+
+@transaction.atomic
+def membership_grant(*, user: User, agency: Agency, role: str) -> Membership:
+    """Give a person a role in an agency (or change it)."""
+    membership, created = Membership.objects.get_or_create(
+        user=user, agency=agency, defaults={"role": role}
+    )
+    before = {} if created else {"role": membership.role, "is_active": membership.is_active}
+    if not created:
+        membership.role = role
+        membership.is_active = True
+        membership.save(update_fields=["role", "is_active"])
+    changes = audit_changes(before=before, after={"role": role, "is_active": True})
+    if changes:
+        audit_record(
+            action="membership.granted",
+            target_type="membership",
+            target_id=membership.id,
+            changes=changes,
+            platform=True,
+        )
+    return membership
+
+
+@transaction.atomic
+def partner_client_create(
+    *, name: str, grants: dict[Agency, list[str]], client_id: str | None = None
+) -> tuple[PartnerClient, str]:
+    """Register a partner client; returns it with its secret, shown this once only."""
+    secret = secrets.token_urlsafe(32)
+    client = PartnerClient.objects.create(
+        client_id=client_id or f"pc_{secrets.token_hex(8)}",
+        secret_hash=make_password(secret),
+        name=name,
+    )
+    for agency, scopes in grants.items():
+        PartnerGrant.objects.create(client=client, agency=agency, scopes=sorted(set(scopes)))
+    audit_record(
+        action="partner_client.created",
+        target_type="partner_client",
+        target_id=client.id,
+        changes={
+            "grants": {
+                "old": None,
+                "new": {a.schema_name: sorted(set(s)) for a, s in grants.items()},
+            }
+        },
+        platform=True,
+    )
+    return client, secret
+
+
+def partner_token_obtain(*, client_id: str, client_secret: str, scope: str | None) -> IssuedTokens:
+    """Exchange client credentials for a token scoped to this agency (OAuth2 style).
+
+    An unknown client, a wrong secret and a client without a grant here all answer the same
+    ``invalid_client``, so the endpoint reveals nothing about other agencies' partners.
+    """
+    schema = connection.schema_name
+    client = PartnerClient.objects.filter(client_id=client_id, is_active=True).first()
+    secret_ok = check_password(client_secret, client.secret_hash if client else _DUMMY_SECRET_HASH)
+    grant = (
+        PartnerGrant.objects.filter(client=client, agency__schema_name=schema).first()
+        if client and secret_ok
+        else None
+    )
+    if client is None or not secret_ok or grant is None:
+        audit_record(action="auth.partner_token", outcome=Outcome.DENIED, platform=True)
+        raise NotAuthenticatedError(_("Client authentication failed."), code="invalid_client")
+    granted = set(grant.scopes)
+    requested = set(scope.split()) if scope else granted
+    if not requested <= granted:
+        raise InvalidInput(
+            _("The requested scope exceeds what this client was granted."),
+            code="invalid_scope",
+            errors={"scope": [_("Not granted: %(s)s") % {"s": " ".join(sorted(requested - granted))}]},
+        )
+    bind_actor(actor_type="partner", actor_id=str(client.id))
+    audit_record(
+        action="auth.partner_token",
+        target_type="partner_client",
+        target_id=client.id,
+        changes={"scope": {"old": None, "new": " ".join(sorted(requested))}},
+        platform=True,
+    )
+    return issue_partner_token(
+        client_uuid=str(client.id), client_id=client.client_id, agency=schema, scopes=sorted(requested)
+    )

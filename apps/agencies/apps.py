@@ -1,0 +1,11 @@
+"""Agencies (tenants) and their host names."""
+
+from django.apps import AppConfig
+
+
+class AgenciesConfig(AppConfig):
+    """Each agency is a django-tenants tenant with its own PostgreSQL schema."""
+
+    name = "apps.agencies"
+    label = "agencies"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,49 @@
+"""Resolve the agency from the request's host and switch the connection to its schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.urls import set_urlconf
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_urlconf, remove_www
+
+from apps.agencies.selectors import agency_for_host
+from apps.core.exceptions import problem_response
+
+
+def hostname_from_request(request: HttpRequest) -> str:
+    """The request's host name without port, lowercased (``www.`` removed)."""
+    return remove_www(request.get_host().split(":")[0]).lower()
+
+
+class AgencyMiddleware:
+    """Route public hosts to the public schema and agency hosts to their schema.
+
+    Unknown hosts and deactivated agencies answer a 404 problem document: nothing of the agency,
+    not even its admin console, is reachable while it is inactive.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        host = hostname_from_request(request)
+        if host in settings.GUICHET_PUBLIC_HOSTS:
+            request.tenant = connection.tenant  # type: ignore[attr-defined]
+            request.urlconf = get_public_schema_urlconf()  # type: ignore[attr-defined]
+            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            return self.get_response(request)
+        agency = agency_for_host(host)
+        if agency is None or not agency.is_active:
+            return problem_response(
+                status=404, code="agency_not_found", detail=_("No agency answers at this address.")
+            )
+        agency.domain_url = host
+        request.tenant = agency  # type: ignore[attr-defined]
+        connection.set_tenant(agency)
+        return self.get_response(request)

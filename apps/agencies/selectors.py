@@ -1,0 +1,32 @@
+"""Reads of agencies."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django_tenants.utils import get_public_schema_name
+
+from apps.agencies.models import Agency, Domain
+
+
+def agency_for_host(host: str) -> Agency | None:
+    """The agency a host name belongs to, or None (one query)."""
+    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    if domain is None:
+        return None
+    agency: Agency = domain.tenant
+    return agency
+
+
+def agency_list(*, include_inactive: bool = True) -> QuerySet[Agency]:
+    """Agencies (never the public schema's own row), with their domains."""
+    queryset = Agency.objects.exclude(schema_name=get_public_schema_name()).prefetch_related(
+        "domains"
+    )
+    if not include_inactive:
+        queryset = queryset.filter(is_active=True)
+    return queryset.order_by("slug")
+
+
+def agency_get(*, slug: str) -> Agency | None:
+    """The agency with this slug, or None."""
+    return agency_list().filter(slug=slug).first()

@@ -1,0 +1,60 @@
+"""Structured logging: structlog over the standard library, one JSON object per line.
+
+Every record carries the request context bound by ``RequestContextMiddleware`` (request id,
+agency, user id) through structlog's context variables. Never log a password, token, one-time
+code or personal data: log identifiers (UUIDs) and event names instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+FOREIGN_PRE_CHAIN: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
+    """Return a ``LOGGING`` dict and configure structlog to render through it."""
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if fmt == "console"
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            *FOREIGN_PRE_CHAIN,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    renderer,
+                ],
+                "foreign_pre_chain": FOREIGN_PRE_CHAIN,
+            },
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.request": {"level": "CRITICAL"},
+            "django.server": {"level": "WARNING"},
+            "celery": {"level": "INFO"},
+        },
+    }

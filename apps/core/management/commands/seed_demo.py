@@ -1,0 +1,75 @@
+"""``manage.py seed_demo``: demo agencies and accounts (idempotent). Demo only: never in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts.models import Role, User
+from apps.accounts.services import membership_grant
+from apps.agencies.models import Agency
+from apps.agencies.services import agency_create, default_domain_for
+from apps.core.context import set_context, system_context
+
+DEMO_PASSWORD = "guichet-demo-2026"  # noqa: S105 - demo accounts only, printed by make run
+
+DEMO_AGENCIES = [
+    ("etat-civil", "Direction de l'état civil", "Civil Registry Office"),
+    ("mairie-lome", "Mairie de Lomé", "Lomé City Hall"),
+]
+STAFF_ROLES = [
+    ("agent", Role.AGENT, "Kossi", "Agent"),
+    ("superviseur", Role.SUPERVISOR, "Ama", "Superviseure"),
+    ("admin", Role.AGENCY_ADMIN, "Yao", "Administrateur"),
+    ("auditeur", Role.AUDITOR, "Akossiwa", "Auditrice"),
+]
+CITIZENS = [
+    ("afi.mensah@example.tg", "+22890112233", "Afi", "Mensah"),
+    ("kodjo.agbeko@example.tg", "+22891445566", "Kodjo", "Agbeko"),
+]
+PLATFORM_ADMIN = "admin@guichet.localhost"
+
+
+def _user(email: str, **fields: Any) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User(email=email, **fields)
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create the demo agencies and accounts (idempotent). Demo data only."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        set_context(system_context("seed_demo"))
+        lines: list[str] = []
+        with transaction.atomic():
+            _user(PLATFORM_ADMIN, first_name="Plateforme", is_staff=True, is_superuser=True)
+            lines.append(f"platform admin  {PLATFORM_ADMIN} (host localhost, portal=platform)")
+            for slug, name_fr, name_en in DEMO_AGENCIES:
+                agency = Agency.objects.filter(slug=slug).first() or agency_create(
+                    slug=slug, name_fr=name_fr, name_en=name_en
+                )
+                host = default_domain_for(slug)
+                for prefix, role, first, last in STAFF_ROLES:
+                    email = f"{prefix}@{slug}.{settings.GUICHET_BASE_DOMAIN}"
+                    user = _user(email, first_name=first, last_name=last)
+                    membership_grant(user=user, agency=agency, role=role)
+                    lines.append(f"{role:<13}  {email} (host {host}, portal=staff)")
+            for email, phone, first, last in CITIZENS:
+                _user(email, phone=phone, first_name=first, last_name=last)
+                lines.append(f"citizen        {email} / {phone} (any host)")
+        self.stdout.write("Demo accounts (demo only), password for all: " + DEMO_PASSWORD)
+        for line in lines:
+            self.stdout.write("  " + line)
+        self.stdout.write(
+            "Hosts: http://localhost:8000 (public), "
+            + ", ".join(
+                f"http://{default_domain_for(slug)}:8000" for slug, _fr, _en in DEMO_AGENCIES
+            )
+        )

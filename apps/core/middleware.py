@@ -1,0 +1,104 @@
+"""Request-wide middleware: request id and access log, body size limit."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import structlog
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from apps.core import metrics
+from apps.core.context import WorkContext, new_request_id, set_context
+from apps.core.exceptions import problem_response
+
+logger = structlog.get_logger("guichet.request")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The caller's address as seen by this process (the proxy sets REMOTE_ADDR in production)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    """Give every request an id, bind the log context, log one line per request.
+
+    An incoming ``X-Request-ID`` is kept when it is well-formed (so a partner can correlate),
+    otherwise a fresh one is made. The id is echoed in the ``X-Request-ID`` response header and
+    in every problem document.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_request_id()
+        set_context(
+            WorkContext(
+                request_id=request_id,
+                ip=client_ip(request),
+                user_agent=request.headers.get("User-Agent", "")[:512],
+            )
+        )
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            duration = time.perf_counter() - started
+        response["X-Request-ID"] = request_id
+        agency = getattr(connection, "schema_name", "public")
+        logger.info(
+            "request_finished",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round(duration * 1000, 2),
+            agency=agency,
+        )
+        metrics.observe_request(
+            method=request.method or "", status=response.status_code, seconds=duration
+        )
+        set_context(None)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        """Log unhandled exceptions once, with the request id, before handler500 answers."""
+        logger.exception("unhandled_exception", exc_type=type(exception).__name__)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over the limit with 413 before any parser reads them.
+
+    DRF's JSON parser reads the stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE does
+    not protect it. Multipart uploads get the larger ``API_MAX_UPLOAD_BYTES``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        content_type = request.META.get("CONTENT_TYPE", "")
+        limit = (
+            settings.API_MAX_UPLOAD_BYTES
+            if content_type.startswith("multipart/")
+            else settings.API_MAX_BODY_BYTES
+        )
+        if length > limit:
+            return problem_response(
+                status=413,
+                code="payload_too_large",
+                detail=_("The request body is larger than the %(limit)d bytes allowed.")
+                % {"limit": limit},
+            )
+        return self.get_response(request)

@@ -1,0 +1,73 @@
+# ruff: noqa: N999  (gunicorn.conf.py is the name gunicorn itself looks for)
+"""Gunicorn settings for Guichet: ``gunicorn -c config/gunicorn.conf.py config.wsgi:application``.
+
+Used by ``make run`` (two workers on 127.0.0.1) and by the production image. Every value comes
+from an environment variable listed in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def _env_int(name: str, default: int) -> int:
+    """An integer from the environment, or ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _default_workers() -> int:
+    """``2 * cores + 1``, capped at 8: each thread may hold a database connection."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # the CPUs this container may actually use
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return min(2 * cores + 1, 8)
+
+
+bind = [address.strip() for address in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")]
+workers = _env_int("GUNICORN_WORKERS", _default_workers())
+# Threads let a worker keep serving while one request waits on PostgreSQL or a slow client.
+worker_class = "gthread"
+threads = _env_int("GUNICORN_THREADS", 4)
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak can never take a worker down; the jitter keeps
+# them from all restarting at the same moment.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+
+# The application logs every request as one JSON line (request id, tenant, duration);
+# gunicorn's own access log would duplicate it without that context.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "guichet"
+
+# Heartbeat files on tmpfs: a disk-backed /tmp can stall workers (gunicorn's FAQ).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+# Gunicorn's runtime control socket is not used; it would otherwise be created in $HOME.
+control_socket_disable = True
+
+
+def on_starting(server: Any) -> None:
+    """Empty the Prometheus multiprocess directory: samples of a previous run are stale."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    if path.is_dir():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the aggregated metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -1,0 +1,17 @@
+"""URLs of the public host (``localhost`` in development): platform and citizen identity."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from config.urls_common import docs_urlpatterns, identity_urlpatterns, operations_urlpatterns
+
+urlpatterns = [
+    *operations_urlpatterns,
+    *docs_urlpatterns,
+    *identity_urlpatterns,
+    path("api/v1/", include("apps.agencies.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "apps.core.exceptions.not_found_view"
+handler500 = "apps.core.exceptions.server_error_view"

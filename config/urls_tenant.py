@@ -1,0 +1,18 @@
+"""URLs of an agency host (``etat-civil.localhost`` in development)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.accounts.api.urls import agency_urlpatterns as partner_urlpatterns
+from config.urls_common import docs_urlpatterns, identity_urlpatterns, operations_urlpatterns
+
+urlpatterns = [
+    *operations_urlpatterns,
+    *docs_urlpatterns,
+    *identity_urlpatterns,
+    path("api/v1/", include(partner_urlpatterns)),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "apps.core.exceptions.not_found_view"
+handler500 = "apps.core.exceptions.server_error_view"
