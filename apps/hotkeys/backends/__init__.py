@@ -1,0 +1,1 @@
+"""Hot-key store backends: LMDB (embedded, one machine) and FoundationDB (distributed)."""

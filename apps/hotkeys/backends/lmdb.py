@@ -1,0 +1,180 @@
+"""LMDB backend: an embedded store shared by every process on one machine.
+
+One LMDB environment (a directory holding ``data.mdb`` and ``lock.mdb``) per configured path.
+LMDB's own lock file coordinates processes: readers never block, and writers are serialised
+by a process-shared mutex, so every operation that writes (set, delete, add,
+compare_and_set, a ``transaction``) runs its read-modify-write inside one write transaction
+and is atomic across processes. Reads (get, range) use read-only snapshots.
+
+Because writers are serialised there are no conflicts, so ``transaction(fn)`` runs ``fn``
+exactly once in one write transaction: it commits if ``fn`` returns and aborts if it raises.
+
+Rules that keep LMDB safe:
+
+* one ``Environment`` per process and path: ``registry.get_store`` caches one per PID and
+  never reuses (or closes) an environment inherited through ``fork``;
+* durability: ``sync=False`` (the default) skips ``fsync`` at commit. A crashed *process*
+  loses nothing; an operating-system crash may lose the last commits. That is the usual
+  trade for this kind of data (Redis makes the same one by default) and it is what makes
+  writes cheap; set ``OPTIONS["sync"] = True`` to fsync every commit;
+* the map is a fixed-size reservation (``map_size``): when it is full, writes raise
+  ``StoreUnavailable`` and an ``hotkeys_lmdb_map_full`` event is logged. Expired values only
+  free space once ``purge_expired`` runs (Celery task ``hotkeys_purge_expired``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import cast
+
+import lmdb
+import structlog
+
+from apps.hotkeys.base import (
+    HotKeyStore,
+    HotKeyTransaction,
+    StoreUnavailable,
+    T,
+)
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT_MAP_SIZE = 1024**3
+DEFAULT_MAX_READERS = 512
+
+
+class _LMDBTransaction(HotKeyTransaction):
+    """Raw primitives over one ``lmdb.Transaction`` (read-only or write)."""
+
+    def __init__(self, txn: lmdb.Transaction, now_ms: int) -> None:
+        super().__init__(now_ms)
+        self._txn = txn
+
+    def _raw_get(self, key: bytes) -> bytes | None:
+        # Transactions are opened with buffers=False (the default), so LMDB returns bytes.
+        return cast("bytes | None", self._txn.get(key))
+
+    def _raw_put(self, key: bytes, raw: bytes) -> None:
+        self._txn.put(key, raw)
+
+    def _raw_delete(self, key: bytes) -> None:
+        self._txn.delete(key)
+
+    def _raw_scan(
+        self, begin: bytes, end: bytes, limit: int | None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        cursor = self._txn.cursor()
+        if not cursor.set_range(begin):
+            return
+        pairs = cast("Iterator[tuple[bytes, bytes]]", cursor.iternext(keys=True, values=True))
+        for count, (key, raw) in enumerate(pairs, start=1):
+            if key >= end:
+                return
+            yield key, raw
+            if limit is not None and count >= limit:
+                return
+
+
+class LMDBStore(HotKeyStore):
+    """Hot-key store in an LMDB environment under ``path``.
+
+    Options (``settings.HOTKEYS[alias]["OPTIONS"]``): ``path`` (directory, created 0700 if
+    missing), ``map_size`` (bytes reserved for the map, default 1 GiB), ``sync`` (fsync at
+    every commit, default False) and ``max_readers`` (concurrent read transactions across
+    all processes and threads, default 512).
+    """
+
+    backend_name = "lmdb"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        map_size: int = DEFAULT_MAP_SIZE,
+        *,
+        sync: bool = False,
+        max_readers: int = DEFAULT_MAX_READERS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.path = Path(path)
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._env = lmdb.open(
+                str(self.path),
+                map_size=int(map_size),
+                subdir=True,
+                max_dbs=0,
+                max_readers=int(max_readers),
+                sync=sync,
+                metasync=sync,
+                readahead=False,
+                meminit=False,
+            )
+            # Free reader slots left behind by processes that died mid-read.
+            self._env.reader_check()
+        except (OSError, lmdb.Error) as exc:
+            raise _unavailable("hotkeys_lmdb_open_failed", exc) from exc
+        self._pid = os.getpid()
+
+    # Reads use read-only snapshots: they never wait for writers.
+
+    def get(self, key: bytes) -> bytes | None:
+        """The payload under ``key``, or ``None`` if absent or expired."""
+        self._check_not_in_transaction()
+        try:
+            with self._env.begin() as txn:
+                return _LMDBTransaction(txn, self.now_ms()).get(key)
+        except lmdb.Error as exc:
+            raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
+
+    def range(self, prefix: bytes, limit: int | None = None) -> list[tuple[bytes, bytes]]:
+        """Live pairs under ``prefix`` in key order, from one consistent snapshot."""
+        self._check_not_in_transaction()
+        try:
+            with self._env.begin() as txn:
+                return _LMDBTransaction(txn, self.now_ms()).range(prefix, limit)
+        except lmdb.Error as exc:
+            raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
+
+    def _run_transaction(self, fn: Callable[[HotKeyTransaction], T]) -> T:
+        try:
+            # Commits when fn returns, aborts when it raises; LMDB serialises writers, so
+            # there is never a conflict to retry.
+            with self._env.begin(write=True) as txn:
+                return fn(_LMDBTransaction(txn, self.now_ms()))
+        except lmdb.MapFullError as exc:
+            raise _unavailable("hotkeys_lmdb_map_full", exc) from exc
+        except lmdb.Error as exc:
+            raise _unavailable("hotkeys_lmdb_write_failed", exc) from exc
+
+    def ping(self) -> None:
+        """Open (and drop) a read snapshot: fails if the environment is closed or broken."""
+        try:
+            with self._env.begin() as txn:
+                txn.id()
+        except lmdb.Error as exc:
+            raise _unavailable("hotkeys_lmdb_ping_failed", exc) from exc
+
+    def purge_expired(self, batch: int = 1000) -> int:
+        """Delete expired values (see ``HotKeyStore.purge_expired``), then flush to disk."""
+        deleted = super().purge_expired(batch=batch)
+        try:
+            self._env.reader_check()
+            self._env.sync(True)
+        except lmdb.Error as exc:
+            raise _unavailable("hotkeys_lmdb_sync_failed", exc) from exc
+        return deleted
+
+    def close(self) -> None:
+        """Close the environment; only ever in the process that opened it."""
+        if os.getpid() == self._pid:
+            self._env.close()
+
+
+def _unavailable(event: str, exc: BaseException) -> StoreUnavailable:
+    # The event and the exception class only: LMDB messages can contain paths, never values.
+    logger.warning(event, backend="lmdb", error=type(exc).__name__)
+    return StoreUnavailable(event)
