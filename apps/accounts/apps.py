@@ -1,11 +1,21 @@
 """Identity: users, agency memberships, partner clients, tokens."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
     """The global identity lives in the public schema."""
 
+    default = True
+
     name = "apps.accounts"
     label = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+
+class GuichetAdminConfig(admin_apps.AdminConfig):
+    """Installs ``apps.accounts.admin_site.GuichetAdminSite`` as ``admin.site``."""
+
+    default = False
+    default_site = "apps.accounts.admin_site.GuichetAdminSite"

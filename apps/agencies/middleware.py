@@ -46,4 +46,9 @@ class AgencyMiddleware:
         agency.domain_url = host
         request.tenant = agency  # type: ignore[attr-defined]
         connection.set_tenant(agency)
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            # Nothing that runs after the response (or on this connection next) may inherit
+            # this agency's search_path by accident.
+            connection.set_schema_to_public()

@@ -42,7 +42,7 @@ class InvalidInput(ApplicationError):
     """The input is well-formed but breaks a rule (400)."""
 
     status = 400
-    code = "invalid"
+    code = "validation_failed"
     default_detail = _("The submitted data is not valid.")
 
 

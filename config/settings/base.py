@@ -60,7 +60,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "apps.accounts.apps.GuichetAdminConfig",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -71,7 +71,7 @@ SHARED_APPS = [
 
 TENANT_APPS = [
     "django.contrib.contenttypes",
-    "django.contrib.admin",
+    "apps.accounts.apps.GuichetAdminConfig",
     "apps.audit",
 ]
 

@@ -3,10 +3,25 @@
 from config.settings.base import *  # noqa: F403
 from config.settings.base import LOGGING, env
 
-PASSWORD_HASHERS = [
-    # Argon2 stays first so tests exercise it; its cost is lowered in tests/conftest.py.
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
 WHITENOISE_AUTOREFRESH = True
+
+# Argon2 still, with its cost lowered so the suite stays fast.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+ALLOWED_HOSTS = [".localhost", "localhost", "127.0.0.1", "testserver"]
+# Tests never consume a development worker's queue, nor it theirs.
+CELERY_TASK_DEFAULT_QUEUE = "guichet-test"
+if CELERY_BROKER_URL.startswith("filesystem"):  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "test-celery" / "queue"),  # noqa: F405
+        "data_folder_out": str(VAR_DIR / "test-celery" / "queue"),  # noqa: F405
+        "processed_folder": str(VAR_DIR / "test-celery" / "processed"),  # noqa: F405
+        "store_processed": False,
+    }
+HOTKEYS = {
+    "default": {
+        "BACKEND": "apps.hotkeys.backends.lmdb.LMDBStore",
+        "OPTIONS": {"path": str(VAR_DIR / "test-hotkeys"), "map_size": 256 * 1024**2},  # noqa: F405
+    }
+}

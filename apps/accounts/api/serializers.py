@@ -150,3 +150,11 @@ class MeUpdateInputSerializer(StrictInputSerializer):
 
 class RegisterOutputSerializer(MeOutputSerializer):
     """The account just created."""
+
+
+class StaffMeOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The caller's role in the agency whose host was called."""
+
+    agency = serializers.CharField(help_text=_("Agency slug."))
+    agency_name = serializers.CharField()
+    role = serializers.CharField()

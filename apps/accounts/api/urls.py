@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.accounts.api.views import AuthViewSet, MeViewSet, SessionViewSet
+from apps.accounts.api.views import AuthViewSet, MeViewSet, SessionViewSet, StaffMeViewSet
 
 urlpatterns = [
     path("auth/register/", AuthViewSet.as_view({"post": "register"}), name="auth-register"),
@@ -19,4 +19,5 @@ agency_urlpatterns = [
         AuthViewSet.as_view({"post": "partner_token"}),
         name="auth-partner-token",
     ),
+    path("staff/me/", StaffMeViewSet.as_view({"get": "retrieve"}), name="staff-me"),
 ]

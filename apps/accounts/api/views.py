@@ -22,11 +22,12 @@ from apps.accounts.api.serializers import (
     RefreshInputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
+    StaffMeOutputSerializer,
     TokenObtainInputSerializer,
     TokenOutputSerializer,
 )
 from apps.accounts.models import Membership, User
-from apps.accounts.permissions import IsPerson
+from apps.accounts.permissions import IsAgencyStaff, IsPerson
 from apps.core.openapi import PROBLEM_RESPONSES
 
 
@@ -185,3 +186,20 @@ class MeViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, data=data.validated_data)
         return Response(MeOutputSerializer(_with_memberships(user)).data)
+
+
+class StaffMeViewSet(viewsets.ViewSet):
+    """A civil servant's role in this agency (staff tokens of this agency only)."""
+
+    permission_classes = (IsAgencyStaff,)
+
+    @extend_schema(
+        operation_id="staff_me_retrieve",
+        summary="My role in this agency",
+        responses={200: StaffMeOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["staff"],
+    )
+    def retrieve(self, request: Request) -> Response:
+        agency = request.tenant  # type: ignore[attr-defined]
+        body = {"agency": agency.slug, "agency_name": agency.name, "role": request.auth["role"]}
+        return Response(StaffMeOutputSerializer(body).data)

@@ -1,0 +1,126 @@
+"""Shared fixtures: two test agencies created once per run, API clients, tokens.
+
+Schema creation is the slow part, so agencies A and B are made once per session (by cloning
+the template, as in production) and every test runs in a transaction rolled back at its end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Role, User
+from apps.accounts.services import membership_grant
+from apps.accounts.tokens import IssuedTokens, TokenKind, issue_user_tokens
+from apps.agencies.models import Agency
+from apps.agencies.services import agency_create
+from apps.core.context import set_context
+from tests.factories import UserFactory
+
+PUBLIC_HOST = "localhost"
+HOST_A = "agence-a.localhost"
+HOST_B = "agence-b.localhost"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """The migrated test database plus agencies A and B (cloned from the template)."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        for slug, host in (("agence-a", HOST_A), ("agence-b", HOST_B)):
+            if not Agency.objects.filter(slug=slug).exists():
+                agency_create(
+                    slug=slug,
+                    name_fr=f"Agence {slug[-1].upper()}",
+                    name_en=f"Agency {slug[-1].upper()}",
+                    domain=host,
+                )
+        connection.set_schema_to_public()
+
+
+def _agency(django_db_blocker: Any, slug: str) -> Agency:
+    with django_db_blocker.unblock():
+        return Agency.objects.get(slug=slug)
+
+
+@pytest.fixture(scope="session")
+def agency_a(django_db_setup: None, django_db_blocker: Any) -> Agency:
+    return _agency(django_db_blocker, "agence-a")
+
+
+@pytest.fixture(scope="session")
+def agency_b(django_db_setup: None, django_db_blocker: Any) -> Agency:
+    return _agency(django_db_blocker, "agence-b")
+
+
+@pytest.fixture(autouse=True)
+def _isolate_state() -> Iterator[None]:
+    """Every test starts on the public schema with empty caches and no work context."""
+    cache.clear()
+    set_context(None)
+    yield
+    connection.set_schema_to_public()
+    set_context(None)
+
+
+@pytest.fixture
+def api() -> Callable[..., APIClient]:
+    """``api(host, token=None)``: an API client for a host, optionally with a bearer token."""
+
+    def make(host: str = PUBLIC_HOST, token: str | None = None) -> APIClient:
+        client = APIClient(HTTP_HOST=host)
+        if token:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def citizen(db: None) -> User:
+    return UserFactory(email="citoyen@example.tg", phone="+22890000001")
+
+
+@pytest.fixture
+def other_citizen(db: None) -> User:
+    return UserFactory(email="autre@example.tg", phone="+22890000002")
+
+
+@pytest.fixture
+def platform_admin(db: None) -> User:
+    return UserFactory(email="plateforme@example.tg", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def staff_of(db: None) -> Callable[..., User]:
+    """``staff_of(agency, role)``: a civil servant with that role in that agency."""
+
+    def make(agency: Agency, role: str = Role.AGENT) -> User:
+        user = UserFactory()
+        membership_grant(user=user, agency=agency, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def tokens() -> Callable[..., IssuedTokens]:
+    """``tokens(user, kind, agency=None, role=None)``: tokens as the token endpoint issues them."""
+
+    def make(
+        user: User,
+        kind: TokenKind = TokenKind.CITIZEN,
+        agency: Agency | None = None,
+        role: str | None = None,
+    ) -> IssuedTokens:
+        schema = agency.schema_name if agency is not None else None
+        if kind is TokenKind.PLATFORM:
+            schema = "public"
+        return issue_user_tokens(user=user, kind=kind, agency=schema, role=role)
+
+    return make

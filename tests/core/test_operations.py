@@ -1,0 +1,49 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.celery import app as celery_app
+from tests.conftest import HOST_A, PUBLIC_HOST
+from tests.helpers import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("host", [PUBLIC_HOST, HOST_A])
+def test_healthz_answers_on_every_host(api, host):
+    response = api(host).get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_part(api):
+    response = api().get("/readyz")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "hotkeys": "ok"}
+
+
+def test_readyz_names_the_broker_when_it_is_down(api):
+    original = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = api().get("/readyz")
+    finally:
+        celery_app.conf.broker_url = original
+
+    body = assert_problem(response, 503, "not_ready")
+    assert body["checks"]["broker"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert "broker" in body["detail"]
+
+
+def test_metrics_count_requests(api):
+    api().get("/healthz")
+
+    response = api().get("/metrics")
+
+    assert response.status_code == 200
+    assert b"guichet_http_requests_total" in response.content
