@@ -170,8 +170,11 @@ def child_environment(port: int) -> dict[str, str]:
     return env
 
 
-def supervise(port: int, env: dict[str, str], supervisor: Supervisor) -> int:
-    """Start web, worker and beat; return when a stop is requested or a child dies."""
+def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_at: float) -> int:
+    """Start web, worker and beat; return when a stop is requested or a child dies.
+
+    ``launched_at`` (a ``time.monotonic()`` value) is when ``make run`` began, for the banner.
+    """
     var = prepare_dirs()
     web_env = dict(env)
     web_env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
@@ -210,9 +213,10 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor) -> int:
                 break
             if not ready and is_healthy(port):
                 ready = True
-                elapsed = time.monotonic() - started_at
+                now = time.monotonic()
                 print(
-                    f"\nGuichet is running (web ready in {elapsed:.1f} s).\n"
+                    f"\nGuichet is running: ready {now - launched_at:.1f} s after start"
+                    f" (web up in {now - started_at:.1f} s).\n"
                     f"  open http://{DEMO_HOST}:{port}/api/docs/\n"
                     f"  public host: http://localhost:{port}/  admin: http://{DEMO_HOST}:{port}/admin/\n"
                     "  Ctrl-C stops everything; data stays in var/ for the next run.\n",
@@ -230,6 +234,7 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor) -> int:
 
 def main() -> int:
     """Prepare, migrate, seed, supervise; stop the embedded PostgreSQL last."""
+    launched_at = time.monotonic()
     port = int(os.environ.get("GUICHET_PORT", "8000"))
     if not port_is_free(port):
         log(f"127.0.0.1:{port} is already in use (another `make run`?); set GUICHET_PORT")
@@ -254,7 +259,7 @@ def main() -> int:
             return status
         if supervisor.stop_requested.is_set():
             return 0
-        return supervise(port, env, supervisor)
+        return supervise(port, env, supervisor, launched_at)
     finally:
         if postgres is not None:
             postgres.stop()

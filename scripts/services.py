@@ -63,7 +63,8 @@ def prepare_dirs() -> Path:
     root = var_dir()
     wanted = [root, root / "media", root / "mail"]
     if os.environ.get("CELERY_BROKER_URL", "filesystem://").startswith("filesystem"):
-        wanted += [root / "celery" / "queue", root / "celery" / "processed"]
+        celery = root / "celery"
+        wanted += [celery / "queue", celery / "processed", celery / "control"]
     for directory in wanted:
         directory.mkdir(parents=True, exist_ok=True)
     return root
