@@ -82,6 +82,9 @@ TENANT_DOMAIN_MODEL = "agencies.Domain"
 # New agencies are cloned from this migrated template schema instead of replaying migrations.
 TENANT_BASE_SCHEMA = "agency_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# One `SET search_path` per schema switch instead of one per query; django-tenants re-issues it
+# after every tenant change and every rollback.
+TENANT_LIMIT_SET_CALLS = True
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -43,9 +43,7 @@ def test_get_of_a_missing_key_is_none(store: HotKeyStore, tenants: Tenants) -> N
     assert store.get(hot_key(tenants.a, "otp", "nobody")) is None
 
 
-def test_set_overwrites_and_empty_value_is_not_absent(
-    store: HotKeyStore, tenants: Tenants
-) -> None:
+def test_set_overwrites_and_empty_value_is_not_absent(store: HotKeyStore, tenants: Tenants) -> None:
     key = hot_key(tenants.a, "flags", "x")
     store.set(key, b"first")
 
@@ -411,10 +409,12 @@ def test_concurrent_atomic_adds_from_eight_processes_lose_nothing(
 def test_cas_increments_under_contention_lose_no_update(process_store_spec: StoreSpec) -> None:
     key = hot_key("agency_a", "counter", uuid.uuid4().hex)
 
-    _run_children(cas_increments, [(process_store_spec, key, 300)] * 4)
+    # 4 x 1,000 is enough for the children to interleave on two cores: a compare and a set
+    # in separate transactions loses hundreds of updates at this size.
+    _run_children(cas_increments, [(process_store_spec, key, 1000)] * 4)
 
     store = process_store_spec.open()
-    assert unpack_counter(store.get(key) or b"") == 1200
+    assert unpack_counter(store.get(key) or b"") == 4000
     store.delete(key)
     store.close()
 
@@ -427,11 +427,11 @@ def test_transactions_from_several_processes_are_atomic(process_store_spec: Stor
     prefix = hot_prefix("agency_a", "pair", run)
 
     results = _run_children(
-        paired_transactions, [(process_store_spec, key_a, key_b, prefix, 300)] * 4
+        paired_transactions, [(process_store_spec, key_a, key_b, prefix, 500)] * 4
     )
 
     store = process_store_spec.open()
-    assert store.get(key_a) == store.get(key_b) == pack_counter(1200)
+    assert store.get(key_a) == store.get(key_b) == pack_counter(2000)
     assert sum(torn for _, torn in results) == 0
     store.delete(key_a)
     store.delete(key_b)
