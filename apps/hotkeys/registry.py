@@ -5,11 +5,10 @@
     HOTKEYS = {"default": {"BACKEND": "apps.hotkeys.backends.lmdb.LMDBStore",
                            "OPTIONS": {"path": "...", "map_size": 1073741824}}}
 
-Stores are built on first use (never at import time) and cached once per process. The cache
-is keyed by PID: after ``fork`` (Celery prefork, gunicorn) the child builds its own store,
-because an LMDB environment must not be used, or even closed, in a process other than the
-one that opened it. Inherited stores are kept referenced, untouched, so that garbage
-collection never closes the parent's environment from the child.
+Stores are built on first use (never at import time) and cached once per process: after
+``fork`` (Celery prefork, gunicorn) the child forgets the parent's stores and builds its own,
+because an LMDB environment must not be used in a process other than the one that opened it
+(the LMDB backend detaches inherited stores itself; see its module docstring).
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ DEFAULT_ALIAS = "default"
 _lock = threading.Lock()
 _stores: dict[str, HotKeyStore] = {}
 _pid = os.getpid()
-# Stores inherited through fork: never used or closed in this process (see module docstring).
-_inherited: list[HotKeyStore] = []
 
 
 def build_store(config: Mapping[str, Any]) -> HotKeyStore:
@@ -51,11 +48,10 @@ def build_store(config: Mapping[str, Any]) -> HotKeyStore:
 
 
 def _forget_inherited_stores() -> None:
-    """Drop (without closing) the stores of the parent process; runs first thing after fork."""
+    """Drop (without closing) the parent's stores; runs first thing in a forked child."""
     global _lock, _pid
     # Another thread of the parent may have held the lock at fork time: never wait on it here.
     _lock = threading.Lock()
-    _inherited.extend(_stores.values())
     _stores.clear()
     _pid = os.getpid()
 
@@ -94,6 +90,6 @@ def reset_stores() -> None:
         store.close()
 
 
-# Fork-safety: the child forgets the parent's stores as soon as it starts.
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_inherited_stores)
+# Fork-safety: the child forgets the parent's stores as soon as it starts (get_store also
+# compares PIDs, for forks that bypass the hooks).
+os.register_at_fork(after_in_child=_forget_inherited_stores)

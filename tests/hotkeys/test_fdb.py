@@ -17,6 +17,7 @@ from apps.hotkeys.base import (
     HotKeyTransaction,
     StoreUnavailable,
     decode_value,
+    encode_value,
     pack_counter,
 )
 from apps.hotkeys.keys import hot_key
@@ -68,14 +69,12 @@ def test_live_counter_is_incremented_with_atomic_add_on_the_payload(
     store.add(key, 5, ttl=60)
     store.add(key, -7)
 
-    (op1, key1, arg1), (op2, key2, arg2) = fake_cluster.mutations
-    assert (op1, key1) == ("set", key)  # created with its expiry header
-    assert (op2, key2) == ("add", key)
-    assert arg2 == bytes(HEADER_BYTES) + pack_counter(-7)
-    assert decode_value(fake_cluster.data[key]) == (
-        int(clock.now * 1000) + 60_000,
-        pack_counter(-2),
-    )
+    expires_at_ms = int(clock.now * 1000) + 60_000
+    assert fake_cluster.mutations == [
+        ("set", key, encode_value(pack_counter(5), expires_at_ms)),  # created with its expiry
+        ("add", key, bytes(HEADER_BYTES) + pack_counter(-7)),  # then FoundationDB's ADD
+    ]
+    assert decode_value(fake_cluster.data[key]) == (expires_at_ms, pack_counter(-2))
 
 
 def test_add_parameter_leaves_the_expiry_header_untouched_even_on_overflow() -> None:

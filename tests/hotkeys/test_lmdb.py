@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from apps.hotkeys.backends.lmdb import LMDBStore
-from apps.hotkeys.base import StoreUnavailable
+from apps.hotkeys.base import HotKeyTransaction, StoreUnavailable
 from apps.hotkeys.keys import MAX_KEY_BYTES, hot_key
 
 
@@ -44,9 +47,12 @@ def test_full_map_raises_store_unavailable_and_keeps_committed_data(lmdb_path: P
     first = hot_key("agency_a", "blob", 0)
     store.set(first, b"kept")
 
-    with pytest.raises(StoreUnavailable, match="map_full"):
+    def fill() -> None:
         for i in range(1, 1000):
             store.set(hot_key("agency_a", "blob", i), b"x" * 4000)
+
+    with pytest.raises(StoreUnavailable, match="map_full"):
+        fill()
 
     assert store.get(first) == b"kept"
     store.close()
@@ -84,4 +90,47 @@ def test_the_longest_allowed_key_fits_in_lmdb(lmdb_path: Path) -> None:
     assert store.get(longest) == b"v"
     with pytest.raises(ValueError, match="MAX_KEY_BYTES"):
         hot_key("a", "n", b"k" * 504)
+    store.close()
+
+
+def _child_after_fork_mid_transaction(store: LMDBStore, path: Path, out: Any) -> None:
+    outcomes = []
+    for operation in (lambda: store.get(hot_key("agency_a", "x")), lambda: LMDBStore(path)):
+        try:
+            operation()
+            outcomes.append("worked")
+        except StoreUnavailable:
+            outcomes.append("unavailable")
+    out.put(outcomes)
+
+
+def test_fork_during_a_transaction_leaves_the_parents_transaction_intact(
+    lmdb_path: Path,
+) -> None:
+    store = LMDBStore(lmdb_path, map_size=8 * 1024**2)
+    key = hot_key("agency_a", "x")
+    in_transaction, may_commit = threading.Event(), threading.Event()
+
+    def slow_write(tx: HotKeyTransaction) -> None:
+        tx.set(key, b"committed after the fork")
+        in_transaction.set()
+        assert may_commit.wait(timeout=30)
+
+    writer = threading.Thread(target=lambda: store.transaction(slow_write))
+    writer.start()
+    assert in_transaction.wait(timeout=30)
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_child_after_fork_mid_transaction, args=(store, lmdb_path, out))
+
+    child.start()
+    outcomes = out.get(timeout=30)
+    child.join(timeout=30)
+    may_commit.set()
+    writer.join(timeout=30)
+
+    # The child fails closed instead of touching (or closing) the parent's environment...
+    assert outcomes == ["unavailable", "unavailable"]
+    # ...and the parent's open write transaction commits normally.
+    assert store.get(key) == b"committed after the fork"
     store.close()

@@ -11,8 +11,14 @@ exactly once in one write transaction: it commits if ``fn`` returns and aborts i
 
 Rules that keep LMDB safe:
 
-* one ``Environment`` per process and path: ``registry.get_store`` caches one per PID and
-  never reuses (or closes) an environment inherited through ``fork``;
+* one ``Environment`` per process and path, never used across ``fork``. After a fork the
+  child's copy of every ``LMDBStore`` is detached (its operations raise
+  ``StoreUnavailable``) and ``registry.get_store`` opens a fresh one. The inherited
+  environment is closed in the child only if no operation was in flight at fork time:
+  closing it while another thread of the parent held a transaction would abort that
+  transaction's reader slot in the shared lock table, under the parent's feet. Otherwise it
+  is kept, untouched, and the child cannot reopen that path (py-lmdb refuses a second open
+  in one process) and fails closed, logging ``hotkeys_lmdb_fork_during_transaction``;
 * durability: ``sync=False`` (the default) skips ``fsync`` at commit. A crashed *process*
   loses nothing; an operating-system crash may lose the last commits. That is the usual
   trade for this kind of data (Redis makes the same one by default) and it is what makes
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
@@ -44,6 +51,29 @@ logger = structlog.get_logger(__name__)
 
 DEFAULT_MAP_SIZE = 1024**3
 DEFAULT_MAX_READERS = 512
+
+
+class _InheritedEnvironment:
+    """Stands in, in a forked child, for an environment the parent opened."""
+
+    def begin(self, *args: object, **kwargs: object) -> lmdb.Transaction:
+        raise lmdb.Error("LMDB environment inherited through fork: open a new store")
+
+    def reader_check(self) -> int:
+        raise lmdb.Error("LMDB environment inherited through fork: open a new store")
+
+    def sync(self, force: bool = False) -> None:
+        raise lmdb.Error("LMDB environment inherited through fork: open a new store")
+
+    def close(self) -> None:
+        """Nothing to close in this process."""
+
+
+_INHERITED = _InheritedEnvironment()
+# Every store opened in this process, to detach them in a forked child.
+_open_stores: weakref.WeakSet[LMDBStore] = weakref.WeakSet()
+# Environments a child must keep alive and never touch (see the module docstring).
+_untouchable_environments: list[lmdb.Environment] = []
 
 
 class _LMDBTransaction(HotKeyTransaction):
@@ -102,7 +132,7 @@ class LMDBStore(HotKeyStore):
         self.path = Path(path)
         try:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._env = lmdb.open(
+            self._env: lmdb.Environment | _InheritedEnvironment = lmdb.open(
                 str(self.path),
                 map_size=int(map_size),
                 subdir=True,
@@ -117,29 +147,39 @@ class LMDBStore(HotKeyStore):
             self._env.reader_check()
         except (OSError, lmdb.Error) as exc:
             raise _unavailable("hotkeys_lmdb_open_failed", exc) from exc
-        self._pid = os.getpid()
+        # One token per operation in flight (list.append/pop are atomic under the GIL): lets a
+        # forked child know whether the parent had a transaction open at fork time.
+        self._inflight: list[None] = []
+        _open_stores.add(self)
 
     # Reads use read-only snapshots: they never wait for writers.
 
     def get(self, key: bytes) -> bytes | None:
         """The payload under ``key``, or ``None`` if absent or expired."""
         self._check_not_in_transaction()
+        self._inflight.append(None)
         try:
             with self._env.begin() as txn:
                 return _LMDBTransaction(txn, self.now_ms()).get(key)
         except lmdb.Error as exc:
             raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
+        finally:
+            self._inflight.pop()
 
     def range(self, prefix: bytes, limit: int | None = None) -> list[tuple[bytes, bytes]]:
         """Live pairs under ``prefix`` in key order, from one consistent snapshot."""
         self._check_not_in_transaction()
+        self._inflight.append(None)
         try:
             with self._env.begin() as txn:
                 return _LMDBTransaction(txn, self.now_ms()).range(prefix, limit)
         except lmdb.Error as exc:
             raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
+        finally:
+            self._inflight.pop()
 
     def _run_transaction(self, fn: Callable[[HotKeyTransaction], T]) -> T:
+        self._inflight.append(None)
         try:
             # Commits when fn returns, aborts when it raises; LMDB serialises writers, so
             # there is never a conflict to retry.
@@ -149,6 +189,8 @@ class LMDBStore(HotKeyStore):
             raise _unavailable("hotkeys_lmdb_map_full", exc) from exc
         except lmdb.Error as exc:
             raise _unavailable("hotkeys_lmdb_write_failed", exc) from exc
+        finally:
+            self._inflight.pop()
 
     def ping(self) -> None:
         """Open (and drop) a read snapshot: fails if the environment is closed or broken."""
@@ -169,9 +211,29 @@ class LMDBStore(HotKeyStore):
         return deleted
 
     def close(self) -> None:
-        """Close the environment; only ever in the process that opened it."""
-        if os.getpid() == self._pid:
-            self._env.close()
+        """Close the environment (a no-op for one detached after fork)."""
+        self._env.close()
+
+    def _detach_after_fork(self) -> None:
+        """In a forked child: make this store unusable and release what is safe to release."""
+        env, self._env = self._env, _INHERITED
+        if isinstance(env, _InheritedEnvironment):
+            return
+        if self._inflight:
+            _untouchable_environments.append(env)
+            logger.warning("hotkeys_lmdb_fork_during_transaction", backend="lmdb")
+        else:
+            # No transaction handle exists, so closing only drops this process's file
+            # descriptors and mapping, and lets py-lmdb open the path again here.
+            env.close()
+
+
+def _detach_stores_after_fork() -> None:
+    for store in list(_open_stores):
+        store._detach_after_fork()
+
+
+os.register_at_fork(after_in_child=_detach_stores_after_fork)
 
 
 def _unavailable(event: str, exc: BaseException) -> StoreUnavailable:
