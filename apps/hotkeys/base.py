@@ -70,6 +70,14 @@ def decode_value(raw: bytes) -> tuple[int, bytes]:
     return HEADER.unpack_from(raw)[0], raw[HEADER_BYTES:]
 
 
+def decode_expiry(raw: bytes) -> int:
+    """Only the expiry of a stored value (cheaper than ``decode_value``)."""
+    if len(raw) < HEADER_BYTES:
+        raise ValueError("stored hot-key value is shorter than its header")
+    expires_at_ms: int = HEADER.unpack_from(raw)[0]
+    return expires_at_ms
+
+
 def is_expired(expires_at_ms: int, now_ms: int) -> bool:
     """Whether a value with this expiry is invisible at ``now_ms``."""
     return expires_at_ms != NO_EXPIRY and expires_at_ms <= now_ms

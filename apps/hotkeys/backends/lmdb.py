@@ -41,10 +41,14 @@ import lmdb
 import structlog
 
 from apps.hotkeys.base import (
+    HEADER_BYTES,
+    NO_EXPIRY,
     HotKeyStore,
     HotKeyTransaction,
     StoreUnavailable,
     T,
+    check_key,
+    decode_expiry,
 )
 
 logger = structlog.get_logger(__name__)
@@ -155,16 +159,27 @@ class LMDBStore(HotKeyStore):
     # Reads use read-only snapshots: they never wait for writers.
 
     def get(self, key: bytes) -> bytes | None:
-        """The payload under ``key``, or ``None`` if absent or expired."""
+        """The payload under ``key``, or ``None`` if absent or expired.
+
+        The hottest path of the store, so it inlines ``HotKeyTransaction.get`` (same rules:
+        the contract suite runs both).
+        """
         self._check_not_in_transaction()
+        check_key(key)
         self._inflight.append(None)
         try:
             with self._env.begin() as txn:
-                return _LMDBTransaction(txn, self.now_ms()).get(key)
+                raw = cast("bytes | None", txn.get(key))
         except lmdb.Error as exc:
             raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
         finally:
             self._inflight.pop()
+        if raw is None:
+            return None
+        expires_at_ms = decode_expiry(raw)
+        if expires_at_ms != NO_EXPIRY and expires_at_ms <= self.now_ms():
+            return None
+        return raw[HEADER_BYTES:]
 
     def range(self, prefix: bytes, limit: int | None = None) -> list[tuple[bytes, bytes]]:
         """Live pairs under ``prefix`` in key order, from one consistent snapshot."""
