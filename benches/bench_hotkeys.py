@@ -1,6 +1,6 @@
 """Hot-key store benchmark: LMDB (through LMDBStore) next to Redis on loopback, same run.
 
-Run: ``.venv/bin/python benches/bench_hotkeys.py`` (about 40 s; ``--quick`` for ~15 s).
+Run: ``.venv/bin/python benches/bench_hotkeys.py`` (about 30 s; ``--quick`` for ~15 s).
 
 Equivalent operations, one client, one connection, no pipelining:
 

@@ -72,7 +72,7 @@ def get_store(alias: str = DEFAULT_ALIAS) -> HotKeyStore:
         if store is None:
             configs: Mapping[str, Any] = getattr(settings, "HOTKEYS", {})
             if alias not in configs:
-                raise ImproperlyConfigured("unknown HOTKEYS alias")
+                raise ImproperlyConfigured(f"unknown HOTKEYS alias {alias!r}")
             store = build_store(configs[alias])
             _stores[alias] = store
             logger.info("hotkeys_store_opened", alias=alias, backend=store.backend_name)

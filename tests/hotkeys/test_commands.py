@@ -109,6 +109,7 @@ def test_copy_command_limits_to_one_namespace(tmp_path: Path) -> None:
         ["--from=default", "--to=default"],
         ["--from=default", "--to=other", "--namespace=otp"],
         ["--from=default", "--to=other", "--batch=0"],
+        ["--from=default", "--to=nowhere"],
     ],
 )
 def test_copy_command_refuses_bad_arguments(tmp_path: Path, args: list[str]) -> None:
@@ -130,3 +131,11 @@ def test_purge_command_and_task_delete_expired_values(tmp_path: Path) -> None:
         assert len(raw_items(store)) == 3
     assert "purged 2 expired values from default" in out.getvalue()
     assert purged_by_task == 1
+
+
+def test_purge_command_reports_an_unknown_alias_as_a_command_error(tmp_path: Path) -> None:
+    with (
+        override_settings(HOTKEYS=two_stores(tmp_path)),
+        pytest.raises(CommandError, match="nowhere"),
+    ):
+        call_command("hotkeys_purge", "--alias=nowhere")

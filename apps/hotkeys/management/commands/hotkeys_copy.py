@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.hotkeys.base import HotKeyStore, decode_value, is_expired
+from apps.hotkeys.base import HotKeyStore, StoreUnavailable, decode_value, is_expired
 from apps.hotkeys.keys import hot_prefix
 from apps.hotkeys.registry import get_store
 
@@ -94,12 +95,15 @@ class Command(BaseCommand):
         if options["batch"] < 1:
             raise CommandError("--batch must be >= 1")
         prefix = prefix_for(options["schema"], options["namespace"])
-        result = copy_keys(
-            get_store(options["source"]),
-            get_store(options["target"]),
-            prefix=prefix,
-            batch=options["batch"],
-        )
+        try:
+            result = copy_keys(
+                get_store(options["source"]),
+                get_store(options["target"]),
+                prefix=prefix,
+                batch=options["batch"],
+            )
+        except (ImproperlyConfigured, StoreUnavailable) as exc:
+            raise CommandError(str(exc)) from exc
         logger.info(
             "hotkeys_copied",
             source=options["source"],

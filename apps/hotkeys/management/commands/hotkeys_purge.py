@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.hotkeys.base import StoreUnavailable
 from apps.hotkeys.registry import DEFAULT_ALIAS, get_store
 
 
@@ -23,5 +25,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the purge and print the number of deleted values."""
-        deleted = get_store(options["alias"]).purge_expired(batch=options["batch"])
+        if options["batch"] < 1:
+            raise CommandError("--batch must be >= 1")
+        try:
+            deleted = get_store(options["alias"]).purge_expired(batch=options["batch"])
+        except (ImproperlyConfigured, StoreUnavailable) as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"purged {deleted} expired values from {options['alias']}")
