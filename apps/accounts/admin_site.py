@@ -58,3 +58,64 @@ class GuichetAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_console(request.user)
+
+
+def console_role(request: HttpRequest) -> str | None:
+    """The signed-in user's active role in the agency of this host (None elsewhere).
+
+    Cached on the request: admin pages ask for it many times per render.
+    """
+    cached = getattr(request, "_console_role", "unset")
+    if cached != "unset":
+        return cached  # type: ignore[no-any-return]
+    role: str | None = None
+    user = request.user
+    if (
+        user.is_authenticated
+        and user.is_active
+        and connection.schema_name != get_public_schema_name()
+    ):
+        from apps.accounts.models import Membership
+
+        role = (
+            Membership.objects.filter(
+                user=user, agency__schema_name=connection.schema_name, is_active=True
+            )
+            .values_list("role", flat=True)
+            .first()
+        )
+    request._console_role = role  # type: ignore[attr-defined]
+    return role
+
+
+class RoleAdminMixin:
+    """Model admin permissions from the agency role instead of Django's per-user permissions.
+
+    Set ``view_roles``, ``add_roles``, ``change_roles`` and ``delete_roles`` to the roles (values
+    of ``apps.accounts.models.Role``) allowed each operation in the agency console. Platform
+    administrators keep Django's own rules on the public host.
+    """
+
+    view_roles: frozenset[str] = frozenset()
+    add_roles: frozenset[str] = frozenset()
+    change_roles: frozenset[str] = frozenset()
+    delete_roles: frozenset[str] = frozenset()
+
+    def _role_allows(self, request: HttpRequest, roles: frozenset[str]) -> bool:
+        role = console_role(request)
+        return role is not None and role in roles
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, self.view_roles | self.change_roles)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._role_allows(request, self.add_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, self.change_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, self.delete_roles)
