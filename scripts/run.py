@@ -254,11 +254,12 @@ def main() -> int:
             if status != 0 or supervisor.stop_requested.is_set():
                 break
             status = run_step(step, env, supervisor)
+        if supervisor.stop_requested.is_set():
+            log("stopped during setup")
+            return 0
         if status != 0:
             log(f"setup failed ({status}): not starting the platform")
             return status
-        if supervisor.stop_requested.is_set():
-            return 0
         return supervise(port, env, supervisor, launched_at)
     finally:
         if postgres is not None:

@@ -22,6 +22,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -211,11 +212,30 @@ def _in_terminal_foreground() -> bool:
         return False
 
 
+def signal_tree(pid: int, signum: int) -> None:
+    """Send ``signum`` to a process and all its descendants, deepest first.
+
+    A shell script that gets SIGTERM dies without passing it on, which would leave the command
+    it was running (pytest, say) orphaned and still connected to a database about to stop.
+    """
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        processes = [*reversed(parent.children(recursive=True)), parent]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signum)
+
+
 def exec_with_services(command: Sequence[str]) -> int:
     """Ensure the embedded services, run ``command`` with their environment, stop them.
 
-    SIGINT, SIGTERM and SIGHUP are passed on to the command, and this process waits for it to
-    finish before stopping PostgreSQL.
+    SIGTERM and SIGHUP (and SIGINT when it did not come from the terminal, which already sent it
+    to everyone) are passed on to the command and its descendants; this process waits for the
+    command to finish before stopping PostgreSQL.
     """
     if not command:
         log("exec: no command given (usage: services.py exec -- CMD ...)")
@@ -231,7 +251,7 @@ def exec_with_services(command: Sequence[str]) -> int:
             # Ctrl-C in a terminal reaches the whole foreground group, the child included;
             # sending it a second SIGINT would cut its own clean shutdown short.
             if not (signum == signal.SIGINT and from_terminal):
-                child.send_signal(signum)
+                signal_tree(child.pid, signum)
 
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, forward)

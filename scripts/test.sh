@@ -7,6 +7,7 @@
 # Environment:
 #   COV_MIN       minimum coverage of apps/ in percent (default 95)
 #   PYTEST_ARGS   extra pytest arguments, e.g. "-n auto" or "-k hotkeys"
+#   PYTEST_TIMEOUT  seconds before a hung test run is interrupted (default 1800)
 #   VENV          the virtualenv holding the tools (default .venv)
 set -uo pipefail
 
@@ -16,6 +17,7 @@ VENV="${VENV:-.venv}"
 PY="$VENV/bin/python"
 COV_MIN="${COV_MIN:-95}"
 PYTEST_ARGS="${PYTEST_ARGS:-}"
+PYTEST_TIMEOUT="${PYTEST_TIMEOUT:-1800}"
 # The management commands below run with the development settings, as `make schema` does, so
 # that the committed OpenAPI files and the drift check come from identical settings.
 COMMAND_SETTINGS="config.settings.dev"
@@ -51,9 +53,11 @@ compilemessages() {
 }
 
 run_pytest() {
-    # Exit code 5 ("no tests collected") is a failure like any other non-zero code.
+    # Exit code 5 ("no tests collected") is a failure like any other non-zero code. A hung
+    # test gets SIGINT after PYTEST_TIMEOUT seconds, so pytest prints where it was stuck, and
+    # the run fails (124) instead of blocking CI forever.
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words on purpose
-    "$PY" -m pytest \
+    timeout --foreground --signal=INT --kill-after=30 "$PYTEST_TIMEOUT" "$PY" -m pytest \
         --cov=apps \
         --cov-report=term-missing:skip-covered \
         --cov-fail-under="$COV_MIN" \
@@ -93,18 +97,25 @@ schema_drift() {
     return "$status"
 }
 
-run_check "compilemessages" compilemessages
-run_check "pytest (coverage >= ${COV_MIN}%)" run_pytest
-run_check "ruff check" "$VENV/bin/ruff" check .
-run_check "ruff format --check" "$VENV/bin/ruff" format --check .
-run_check "mypy" "$VENV/bin/mypy" .
-run_check "makemigrations --check" makemigrations_check
-run_check "OpenAPI drift (schema.yml, schema-public.yml)" schema_drift
+# Everything runs from main, parsed in full before it starts: bash reads a script as it goes,
+# so editing or checking out this file during a run would otherwise break the run.
+main() {
+    run_check "compilemessages" compilemessages
+    run_check "pytest (coverage >= ${COV_MIN}%)" run_pytest
+    run_check "ruff check" "$VENV/bin/ruff" check .
+    run_check "ruff format --check" "$VENV/bin/ruff" format --check .
+    run_check "mypy" "$VENV/bin/mypy" .
+    run_check "makemigrations --check" makemigrations_check
+    run_check "OpenAPI drift (schema.yml, schema-public.yml)" schema_drift
 
-printf '\n\033[1m==> summary\033[0m\n'
-printf '  %s\n' "${RESULTS[@]}"
-if [ "$FAILED" -ne 0 ]; then
-    echo "make test: FAILED"
-    exit 1
-fi
-echo "make test: all checks passed"
+    printf '\n\033[1m==> summary\033[0m\n'
+    printf '  %s\n' "${RESULTS[@]}"
+    if [ "$FAILED" -ne 0 ]; then
+        echo "make test: FAILED"
+        exit 1
+    fi
+    echo "make test: all checks passed"
+}
+
+main "$@"
+exit
