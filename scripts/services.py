@@ -97,15 +97,14 @@ class EmbeddedPostgres:
             log("embedded PostgreSQL stopped")
 
 
-def _pid_exists(pid: int) -> bool:
-    """Whether a process with this pid exists (signal 0 probes without sending anything)."""
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (a zombie, dead but not yet reaped, does not)."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _prune_stale_handles(pgdata: Path) -> None:
@@ -124,7 +123,7 @@ def _prune_stale_handles(pgdata: Path) -> None:
             pids: list[int] = json.loads(handles.read_text())
         except (OSError, ValueError):
             pids = []
-        alive = [pid for pid in pids if _pid_exists(pid) and pid != os.getpid()]
+        alive = [pid for pid in pids if _pid_alive(pid) and pid != os.getpid()]
         if alive != pids:
             handles.write_text(json.dumps(alive))
 
@@ -159,7 +158,9 @@ def stop_postgres() -> bool:
 
     Returns True when a server was stopped. For operators cleaning up after a crash.
     """
-    from pgserver._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs' XDG_RUNTIME_DIR warning, as above
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     pgdata = var_dir() / "pg"
     if not (pgdata / "postmaster.pid").exists():
