@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Role, User
@@ -59,11 +60,19 @@ def agency_b(django_db_setup: None, django_db_blocker: Any) -> Agency:
 
 
 @pytest.fixture(autouse=True)
-def _isolate_state() -> Iterator[None]:
-    """Every test starts on the public schema with empty caches and no work context."""
+def _isolate_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test starts on the public schema with empty caches, an empty hot-key store (rate
+    limits, lockouts, the token denylist live there) and no work context."""
     cache.clear()
     set_context(None)
-    yield
+    hotkeys = {
+        "default": {
+            "BACKEND": "apps.hotkeys.backends.lmdb.LMDBStore",
+            "OPTIONS": {"path": str(tmp_path_factory.mktemp("hotkeys")), "map_size": 64 * 1024**2},
+        }
+    }
+    with override_settings(HOTKEYS=hotkeys):  # opened lazily, on first use
+        yield
     connection.set_schema_to_public()
     set_context(None)
 

@@ -55,6 +55,7 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.audit",
     "apps.hotkeys",
+    "apps.idempotency",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -73,6 +74,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "apps.accounts.apps.GuichetAdminConfig",
     "apps.audit",
+    "apps.idempotency",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -281,6 +283,13 @@ HOTKEYS: dict[str, Any] = {
     )
 }
 
+# --- Idempotency (apps.idempotency) -----------------------------------------------------------
+
+# A completed answer is replayed to retries with the same Idempotency-Key for this long.
+IDEMPOTENCY_RECORD_TTL_SECONDS = env.int("IDEMPOTENCY_RECORD_TTL_SECONDS", default=86400)
+# Lifetime of the hot-key "request in flight" marker (a retry meanwhile gets 409).
+IDEMPOTENCY_INFLIGHT_TTL_SECONDS = env.int("IDEMPOTENCY_INFLIGHT_TTL_SECONDS", default=60)
+
 # --- Celery -----------------------------------------------------------------------------------
 
 # Without CELERY_BROKER_URL, Celery's filesystem transport under var/celery is used: real
@@ -302,7 +311,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    # Expired hot keys are already invisible; the purge reclaims their space.
+    "hotkeys-purge-expired": {
+        "task": "apps.hotkeys.tasks.hotkeys_purge_expired",
+        "schedule": env.int("HOTKEYS_PURGE_INTERVAL_SECONDS", default=300),
+    },
+    # Idempotency records older than IDEMPOTENCY_RECORD_TTL_SECONDS, in every schema.
+    "idempotency-purge-expired": {
+        "task": "apps.idempotency.tasks.idempotency_purge_expired",
+        "schedule": env.int("IDEMPOTENCY_PURGE_INTERVAL_SECONDS", default=3600),
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Logging ----------------------------------------------------------------------------------

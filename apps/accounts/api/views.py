@@ -29,6 +29,7 @@ from apps.accounts.api.serializers import (
 from apps.accounts.models import Membership, User
 from apps.accounts.permissions import IsAgencyStaff, IsPerson
 from apps.core.openapi import PROBLEM_RESPONSES
+from apps.idempotency.decorators import IDEMPOTENCY_RESPONSES, idempotent
 
 
 def _with_memberships(user: User) -> User:
@@ -60,7 +61,7 @@ class AuthViewSet(viewsets.ViewSet):
         operation_id="auth_register",
         summary="Sign up as a citizen",
         request=RegisterInputSerializer,
-        responses={201: RegisterOutputSerializer, **PROBLEM_RESPONSES},
+        responses={201: RegisterOutputSerializer, **PROBLEM_RESPONSES, **IDEMPOTENCY_RESPONSES},
         examples=[
             OpenApiExample(
                 "Phone sign-up",
@@ -70,6 +71,7 @@ class AuthViewSet(viewsets.ViewSet):
         ],
         tags=["auth"],
     )
+    @idempotent(scope="register", required=False)
     def register(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

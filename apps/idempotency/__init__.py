@@ -1,0 +1,1 @@
+"""Idempotency records for creating POSTs (``Idempotency-Key``); see ``decorators.idempotent``."""
