@@ -1,0 +1,513 @@
+"""The agency console's work queue and application page.
+
+Agents, supervisors and agency admins work applications here; auditors read them. Every
+action calls the same services as the staff API (``application_transition``,
+``application_note_add``), so the same rules, history and audit apply; the page carries the
+ETag it showed, so a decision on a page someone else changed meanwhile is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.admin_site import RoleAdminMixin, console_role
+from apps.accounts.models import Membership, Role, User
+from apps.applications import selectors, services
+from apps.applications.answers import answer_rows
+from apps.applications.api.views import attachment_file_response
+from apps.applications.errors import AttachmentNotFound
+from apps.applications.models import Application, InternalNote, ReferenceSequence
+from apps.applications.references import reference_prefix_set
+from apps.applications.workflow import (
+    STAFF_VISIBLE,
+    STAFF_WORKERS,
+    Assignment,
+    Reason,
+    Status,
+    actions_available,
+    transition_get,
+)
+from apps.core.context import bind_actor
+from apps.core.errors import ApplicationError
+from apps.core.tenancy import current_schema
+
+WORKERS = frozenset({Role.AGENT, Role.SUPERVISOR, Role.AGENCY_ADMIN})
+FORM_ACTIONS = ("take", "assign", "reassign", "request_info", "approve", "reject", "close")
+
+
+def console_actor(request: HttpRequest) -> tuple[User, str]:
+    """The signed-in member and their role, also bound to the audit context."""
+    role = console_role(request) or ""
+    user: User = request.user  # type: ignore[assignment]
+    bind_actor(actor_type="user", actor_id=str(user.pk), actor_role=role)
+    return user, role
+
+
+# --- Filters ---------------------------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(value, label) for value, label in Status.choices if value in STAFF_VISIBLE]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Overdue")), ("no", _("On time"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(selectors.overdue_q())
+        if self.value() == "no":
+            return queryset.exclude(selectors.overdue_q())
+        return queryset
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assignee")
+    parameter_name = "assigned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("me", _("Me")), ("none", _("Nobody"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "me":
+            return queryset.filter(assignee_id=request.user.pk)
+        if self.value() == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+# --- Forms -----------------------------------------------------------------------------------
+
+
+class TransitionForm(forms.Form):
+    """The intermediate page of a decision: reason or message, assignee, the ETag shown."""
+
+    etag = forms.CharField(widget=forms.HiddenInput)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Assign to"), required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+
+    def __init__(self, *args: Any, action: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        transition = transition_get(action)
+        assert transition is not None
+        if transition.assignment is Assignment.GIVEN:
+            self.fields["assignee"].required = True
+            self.fields["assignee"].queryset = User.objects.filter(
+                pk__in=Membership.objects.filter(
+                    agency__schema_name=current_schema(),
+                    is_active=True,
+                    role__in=list(STAFF_WORKERS),
+                ).values("user_id"),
+                is_active=True,
+            ).order_by("last_name", "first_name")
+            self.fields["assignee"].label_from_instance = (  # type: ignore[attr-defined]
+                lambda user: user.get_full_name() or user.email or str(user.pk)
+            )
+        else:
+            del self.fields["assignee"]
+        if transition.reason is Reason.NONE:
+            del self.fields["reason"]
+        else:
+            self.fields["reason"].required = transition.reason is Reason.REQUIRED
+            if action == "request_info":
+                self.fields["reason"].label = _("Message to the citizen")
+
+
+# --- Inline notes ----------------------------------------------------------------------------
+
+
+class InternalNoteFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """New notes are written through ``application_note_add`` (audit), never edited."""
+
+
+class InternalNoteInline(RoleAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = InternalNote
+    formset = InternalNoteFormSet
+    fields = ("body", "author_name", "created_at")
+    readonly_fields = ("author_name", "created_at")
+    extra = 1
+    can_delete = False
+    view_roles = frozenset({Role.AUDITOR})
+    add_roles = WORKERS
+    verbose_name = _("internal note")
+    verbose_name_plural = _("internal notes (never shown to the citizen)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InternalNote]:
+        return super().get_queryset(request).select_related("author")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Existing notes are read-only; the inline still shows (and adds) for workers.
+        return self._role_allows(request, WORKERS) if obj is None else False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, WORKERS | self.view_roles)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, WORKERS)
+
+    @admin.display(description=_("author"))
+    def author_name(self, note: InternalNote) -> str:
+        if note.author_id is None:
+            return ""
+        return note.author.get_full_name() or str(note.author.email or note.author_id)
+
+
+# --- The work queue and application page -----------------------------------------------------
+
+
+@admin.register(Application)
+class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Work queue (filters, overdue highlighted) and the application page."""
+
+    view_roles = frozenset({Role.AUDITOR})
+    change_roles = WORKERS
+    list_display = (
+        "reference_display",
+        "service_name",
+        "status",
+        "citizen_name",
+        "assignee_name",
+        "submitted_at",
+        "deadline",
+    )
+    list_filter = (StatusFilter, OverdueFilter, AssigneeFilter, "service", "submitted_at")
+    search_fields = ("reference",)
+    list_per_page = 50
+    ordering = ("due_at", "submitted_at")
+    fields = (
+        "reference",
+        "service",
+        "status",
+        "citizen_name",
+        "assignee_name",
+        "submitted_at",
+        "deadline",
+        "decided_at",
+        "decision_reason",
+        "info_request",
+    )
+    readonly_fields = fields
+    inlines = (InternalNoteInline,)
+    actions = ("take_selected", "request_info_selected", "approve_selected", "reject_selected")
+    change_form_template = "admin/applications/application/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:
+        return selectors.application_list_for_staff()
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # citizens create applications, never the console
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # --- columns ---
+
+    @admin.display(description=_("reference"), ordering="reference")
+    def reference_display(self, application: Application) -> str:
+        return application.reference or "—"
+
+    @admin.display(description=_("service"), ordering="service__code")
+    def service_name(self, application: Application) -> str:
+        return application.service.name
+
+    @admin.display(description=_("citizen"))
+    def citizen_name(self, application: Application) -> str:
+        citizen = application.citizen
+        return citizen.get_full_name() or str(citizen.email or citizen.phone or citizen.pk)
+
+    @admin.display(description=_("assignee"))
+    def assignee_name(self, application: Application) -> str:
+        if application.assignee is None:
+            return "—"
+        return application.assignee.get_full_name() or str(application.assignee.email)
+
+    @admin.display(description=_("due at"), ordering="due_at")
+    def deadline(self, application: Application) -> str:
+        if application.due_at is None:
+            return "—"
+        shown = timezone.localtime(application.due_at).strftime("%d/%m/%Y %H:%M")
+        if application.is_overdue:
+            return format_html(
+                '<strong class="overdue" style="color:#ba2121">⚠ {} ({})</strong>',
+                shown,
+                gettext("overdue"),
+            )
+        return shown
+
+    # --- the application page ---
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        user, role = console_actor(request)
+        application = self._visible(object_id)
+        if application is None or not self.has_view_permission(request, application):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "GET":
+            services.application_view_record(application=application)
+        context = {
+            **(extra_context or {}),
+            "application": application,
+            "answers": answer_rows(application.service.form_schema, application.form_data),
+            "attachments": [
+                (
+                    attachment,
+                    reverse(
+                        "admin:applications_application_attachment",
+                        args=[application.pk, attachment.pk],
+                    ),
+                )
+                for attachment in application.attachments.all()
+            ],
+            "history": application.history.all(),
+            "available_actions": self._action_links(application, user=user, role=role),
+        }
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _visible(self, object_id: str) -> Application | None:
+        try:
+            application_id = UUID(str(object_id))
+        except ValueError:
+            return None
+        return selectors.application_get_for_staff(application_id=application_id)
+
+    def _action_links(
+        self, application: Application, *, user: User, role: str
+    ) -> list[tuple[str, str]]:
+        actions = actions_available(
+            status=application.status,
+            role=role,
+            is_assignee=application.assignee_id == user.pk,
+            has_assignee=application.assignee_id is not None,
+        )
+        links = []
+        for action in actions:
+            transition = transition_get(action)
+            assert transition is not None
+            url = reverse("admin:applications_application_act", args=[application.pk, action])
+            links.append((str(transition.label), url))
+        return links
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """The page edits nothing directly: decisions go through the action pages."""
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """New internal notes go through the service (role check and audit)."""
+        if formset.model is not InternalNote:  # pragma: no cover - the only inline
+            return
+        user, role = console_actor(request)
+        for note_form in formset.forms:
+            if note_form.instance.pk and not note_form.instance._state.adding:
+                continue
+            body = (note_form.cleaned_data or {}).get("body")
+            if not body:
+                continue
+            try:
+                services.application_note_add(
+                    application_id=form.instance.pk, author=user, role=role, body=body
+                )
+            except ApplicationError as exc:
+                messages.error(request, str(exc.detail))
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        """Changes are in the audit trail already (no duplicate admin log entries)."""
+        return None
+
+    # --- extra pages ---
+
+    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+        extra = [
+            path(
+                "<uuid:object_id>/act/<str:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="applications_application_act",
+            ),
+            path(
+                "<uuid:object_id>/attachments/<uuid:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="applications_application_attachment",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def transition_view(self, request: HttpRequest, object_id: UUID, action: str) -> HttpResponse:
+        """The intermediate page of an action: confirm, give a reason or an assignee."""
+        user, role = console_actor(request)
+        if action not in FORM_ACTIONS or not self.has_change_permission(request):
+            raise PermissionDenied
+        application = selectors.application_get_for_staff(application_id=object_id)
+        if application is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+        change_url = reverse("admin:applications_application_change", args=[application.pk])
+        form = TransitionForm(
+            request.POST if request.method == "POST" else None,
+            action=action,
+            initial={"etag": application.etag},
+        )
+        if request.method == "POST" and form.is_valid():
+            assignee = form.cleaned_data.get("assignee")
+            try:
+                services.application_transition(
+                    application_id=application.pk,
+                    action=action,
+                    actor=user,
+                    role=role,
+                    reason=form.cleaned_data.get("reason"),
+                    assignee_id=assignee.pk if assignee is not None else None,
+                    if_match=form.cleaned_data["etag"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, str(exc.detail))
+                return HttpResponseRedirect(change_url)
+            messages.success(request, gettext("Done."))
+            return HttpResponseRedirect(change_url)
+        transition = transition_get(action)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "application": application,
+            "form": form,
+            "action_label": transition.label if transition else action,
+            "change_url": change_url,
+            "title": transition.label if transition else action,
+        }
+        return TemplateResponse(
+            request, "admin/applications/application/transition_form.html", context
+        )
+
+    def attachment_view(
+        self, request: HttpRequest, object_id: UUID, attachment_id: UUID
+    ) -> HttpResponse:
+        """Stream a document to a member allowed to read the application (audited)."""
+        console_actor(request)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        application = selectors.application_get_visible(application_id=object_id, citizen_id=None)
+        attachment = (
+            selectors.attachment_get(application=application, attachment_id=attachment_id)
+            if application is not None
+            else None
+        )
+        if attachment is None:
+            raise AttachmentNotFound()
+        response = attachment_file_response(attachment)
+        services.attachment_download_record(attachment=attachment)
+        return response
+
+    # --- list actions ---
+
+    @admin.action(description=_("Assign to me"))
+    def take_selected(self, request: HttpRequest, queryset: QuerySet[Application]) -> None:
+        user, role = console_actor(request)
+        taken = 0
+        for application in queryset:
+            try:
+                services.application_transition(
+                    application_id=application.pk,
+                    action="take",
+                    actor=user,
+                    role=role,
+                    if_match=application.etag,
+                )
+            except ApplicationError as exc:
+                messages.warning(request, f"{application}: {exc.detail}")
+            else:
+                taken += 1
+        if taken:
+            messages.success(
+                request,
+                gettext("%(count)d application(s) assigned to you.") % {"count": taken},
+            )
+
+    def _one_action_page(
+        self, request: HttpRequest, queryset: QuerySet[Application], action: str
+    ) -> HttpResponse | None:
+        applications = list(queryset[:2])
+        if len(applications) != 1:
+            messages.warning(request, gettext("Select exactly one application for this action."))
+            return None
+        return redirect("admin:applications_application_act", applications[0].pk, action)
+
+    @admin.action(description=_("Request information"))
+    def request_info_selected(
+        self, request: HttpRequest, queryset: QuerySet[Application]
+    ) -> HttpResponse | None:
+        return self._one_action_page(request, queryset, "request_info")
+
+    @admin.action(description=_("Approve"))
+    def approve_selected(
+        self, request: HttpRequest, queryset: QuerySet[Application]
+    ) -> HttpResponse | None:
+        return self._one_action_page(request, queryset, "approve")
+
+    @admin.action(description=_("Reject (with a reason)"))
+    def reject_selected(
+        self, request: HttpRequest, queryset: QuerySet[Application]
+    ) -> HttpResponse | None:
+        return self._one_action_page(request, queryset, "reject")
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        # Auditors read; the actions are for the roles that work applications.
+        if console_role(request) not in WORKERS:
+            return {}
+        return super().get_actions(request)
+
+
+@admin.register(ReferenceSequence)
+class ReferenceSequenceAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Agency admins may override the prefix of a year's references (``EC`` by default)."""
+
+    view_roles = frozenset({Role.SUPERVISOR, Role.AUDITOR})
+    add_roles = frozenset({Role.AGENCY_ADMIN})
+    change_roles = frozenset({Role.AGENCY_ADMIN})
+    list_display = ("year", "prefix", "last_number")
+    fields = ("year", "prefix", "last_number")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("year", "last_number") if obj is not None else ("last_number",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        console_actor(request)
+        saved = reference_prefix_set(year=obj.year, prefix=obj.prefix)
+        obj.pk = saved.pk
+        obj.last_number = saved.last_number
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None

@@ -1,0 +1,300 @@
+"""Input and output serializers of the application APIs (unique names for the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.models import User
+from apps.applications.answers import answer_rows
+from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
+from apps.applications.services.notes import MAX_NOTE_CHARS
+from apps.applications.services.transitions import MAX_REASON_CHARS
+from apps.applications.workflow import Actor, Status, actions_available
+from apps.core.serializers import StrictInputSerializer
+from apps.directory.models import ApplicationEntry
+
+# --- Inputs ----------------------------------------------------------------------------------
+
+
+class ApplicationCreateInputSerializer(StrictInputSerializer):
+    service = serializers.SlugField(max_length=64, help_text="Code of a published service.")
+    form_data = serializers.DictField(
+        required=False, help_text="Answers to the service's form (checked against its schema)."
+    )
+
+
+class ApplicationFormInputSerializer(StrictInputSerializer):
+    form_data = serializers.DictField(help_text="Every answer of the form (replaces the draft's).")
+
+
+class AttachmentUploadInputSerializer(StrictInputSerializer):
+    document_type = serializers.SlugField(max_length=64)
+    file = serializers.FileField(allow_empty_file=False, use_url=False)
+
+
+class ApplicationWithdrawInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_REASON_CHARS, trim_whitespace=True
+    )
+
+
+class ApplicationAnswerInfoInputSerializer(StrictInputSerializer):
+    message = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_REASON_CHARS, trim_whitespace=True
+    )
+    form_data = serializers.DictField(
+        required=False, help_text="Corrected answers, if the request was about them."
+    )
+
+
+class StaffEmptyInputSerializer(StrictInputSerializer):
+    """No body (or an empty object)."""
+
+
+class StaffAssignInputSerializer(StrictInputSerializer):
+    assignee = serializers.UUIDField(help_text="Id of an agent, supervisor or admin.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REASON_CHARS)
+
+
+class StaffRequestInfoInputSerializer(StrictInputSerializer):
+    message = serializers.CharField(
+        max_length=MAX_REASON_CHARS, help_text="What the citizen must provide (shown to them)."
+    )
+
+
+class StaffDecisionInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_REASON_CHARS, help_text="Shown to the citizen."
+    )
+
+
+class StaffRejectInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(
+        max_length=MAX_REASON_CHARS, help_text="Why (required; shown to the citizen)."
+    )
+
+
+class StaffNoteInputSerializer(StrictInputSerializer):
+    body = serializers.CharField(max_length=MAX_NOTE_CHARS)
+
+
+# --- Outputs ---------------------------------------------------------------------------------
+
+
+class ApplicationServiceOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PersonOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user: User) -> str:
+        return user.get_full_name() or str(user.email or user.phone or "")
+
+
+class AttachmentOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    file_name = serializers.CharField(source="original_name")
+    uploaded_at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Attachment
+        fields = ("id", "document_type", "file_name", "mime_type", "size", "sha256", "uploaded_at")
+
+
+class CitizenHistoryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """What the citizen sees of a transition: internal reasons are left out."""
+
+    at = serializers.DateTimeField(source="occurred_at")
+    reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = HistoryEntry
+        fields = ("action", "from_status", "to_status", "at", "reason")
+
+    def get_reason(self, entry: HistoryEntry) -> str:
+        return entry.reason if entry.reason_is_public else ""
+
+
+class StaffHistoryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    at = serializers.DateTimeField(source="occurred_at")
+    actor = PersonOutputSerializer(allow_null=True)
+    assignee = PersonOutputSerializer(allow_null=True)
+
+    class Meta:
+        model = HistoryEntry
+        fields = (
+            "action",
+            "from_status",
+            "to_status",
+            "at",
+            "actor",
+            "actor_role",
+            "assignee",
+            "reason",
+            "reason_is_public",
+        )
+
+
+class InternalNoteOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    author = PersonOutputSerializer()
+
+    class Meta:
+        model = InternalNote
+        fields = ("id", "author", "body", "created_at")
+
+
+class AnswerOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    path = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.CharField()
+
+
+class CitizenApplicationListOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    service = ApplicationServiceOutputSerializer()
+
+    class Meta:
+        model = Application
+        fields = (
+            "id",
+            "reference",
+            "service",
+            "status",
+            "submitted_at",
+            "due_at",
+            "decided_at",
+            "created_at",
+            "updated_at",
+        )
+
+
+class CitizenApplicationOutputSerializer(CitizenApplicationListOutputSerializer):
+    attachments = AttachmentOutputSerializer(many=True)
+    history = CitizenHistoryOutputSerializer(many=True)
+    actions = serializers.SerializerMethodField()
+
+    class Meta(CitizenApplicationListOutputSerializer.Meta):
+        fields = (
+            *CitizenApplicationListOutputSerializer.Meta.fields,
+            "form_data",
+            "decision_reason",
+            "info_request",
+            "version",
+            "attachments",
+            "history",
+            "actions",
+        )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, application: Application) -> list[str]:
+        """What the citizen can do now (``submit``, ``withdraw``, ``answer_info``)."""
+        return actions_available(
+            status=application.status, role=Actor.CITIZEN, is_assignee=False, has_assignee=False
+        )
+
+
+class StaffApplicationListOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    service = ApplicationServiceOutputSerializer()
+    citizen = PersonOutputSerializer()
+    assignee = PersonOutputSerializer(allow_null=True)
+    is_overdue = serializers.BooleanField()
+
+    class Meta:
+        model = Application
+        fields = (
+            "id",
+            "reference",
+            "service",
+            "status",
+            "citizen",
+            "assignee",
+            "submitted_at",
+            "due_at",
+            "is_overdue",
+            "decided_at",
+            "updated_at",
+        )
+
+
+class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
+    answers = serializers.SerializerMethodField()
+    attachments = AttachmentOutputSerializer(many=True)
+    history = StaffHistoryOutputSerializer(many=True)
+    notes = InternalNoteOutputSerializer(many=True)
+    actions = serializers.SerializerMethodField()
+
+    class Meta(StaffApplicationListOutputSerializer.Meta):
+        fields = (
+            *StaffApplicationListOutputSerializer.Meta.fields,
+            "form_data",
+            "answers",
+            "decision_reason",
+            "info_request",
+            "overdue_flagged_at",
+            "version",
+            "attachments",
+            "history",
+            "notes",
+            "actions",
+        )
+
+    @extend_schema_field(AnswerOutputSerializer(many=True))
+    def get_answers(self, application: Application) -> list[dict[str, str]]:
+        """The answers labelled with the form's titles, in the form's order."""
+        return [
+            {"path": row.path, "label": row.label, "value": row.value}
+            for row in answer_rows(application.service.form_schema, application.form_data)
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, application: Application) -> list[str]:
+        """What the caller's role can do now (same rules as the transition service)."""
+        role = str(self.context.get("role", ""))
+        user_id = self.context.get("user_id")
+        return actions_available(
+            status=application.status,
+            role=role,
+            is_assignee=application.assignee_id is not None and application.assignee_id == user_id,
+            has_assignee=application.assignee_id is not None,
+        )
+
+
+class AgencyBriefOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    host = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_host(self, agency: Any) -> str | None:
+        domains = getattr(agency, "primary_domains", None) or []
+        return str(domains[0].domain) if domains else None
+
+
+class MyApplicationOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """One application of the citizen in any agency (from the public index)."""
+
+    agency = AgencyBriefOutputSerializer()
+    service = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Status.choices)
+
+    class Meta:
+        model = ApplicationEntry
+        fields = (
+            "id",
+            "agency",
+            "reference",
+            "service",
+            "status",
+            "submitted_at",
+            "due_at",
+            "updated_at",
+        )
+
+    @extend_schema_field(ApplicationServiceOutputSerializer)
+    def get_service(self, entry: ApplicationEntry) -> dict[str, str]:
+        return {"code": entry.service_code, "name": entry.service_name}

@@ -1,0 +1,119 @@
+"""Every read of applications used by the APIs, the console and tasks (visibility included)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from apps.agencies.models import Domain
+from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
+from apps.applications.workflow import OPEN, STAFF_VISIBLE
+from apps.directory.models import ApplicationEntry
+from apps.directory.selectors import application_entry_list_for_citizen
+
+
+def overdue_q(now: datetime | None = None) -> Q:
+    """Open applications whose deadline has passed."""
+    return Q(status__in=list(OPEN), due_at__lt=now or timezone.now())
+
+
+# --- Citizens --------------------------------------------------------------------------------
+
+
+def application_list_for_citizen(*, citizen_id: UUID) -> QuerySet[Application]:
+    """The citizen's own applications in this agency, newest first (one query per page)."""
+    return (
+        Application.objects.filter(citizen_id=citizen_id)
+        .select_related("service")
+        .order_by("-created_at", "id")
+    )
+
+
+def application_get_for_citizen(*, application_id: UUID, citizen_id: UUID) -> Application | None:
+    """The citizen's own application with its documents and public history, or None.
+
+    Another citizen's application is None, exactly like one that does not exist.
+    """
+    return (
+        application_list_for_citizen(citizen_id=citizen_id)
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")),
+            Prefetch("history", queryset=HistoryEntry.objects.order_by("occurred_at", "id")),
+        )
+        .filter(pk=application_id)
+        .first()
+    )
+
+
+def application_entry_list_for_person(*, citizen_id: UUID) -> QuerySet[ApplicationEntry]:
+    """The citizen's applications in every agency (public schema), with each agency's host.
+
+    A constant number of queries whatever the page size and the number of agencies: the index
+    rows with their agency, then the agencies' primary domains.
+    """
+    return application_entry_list_for_citizen(citizen_id=citizen_id).prefetch_related(
+        Prefetch(
+            "agency__domains",
+            queryset=Domain.objects.filter(is_primary=True),
+            to_attr="primary_domains",
+        )
+    )
+
+
+# --- Staff -----------------------------------------------------------------------------------
+
+
+def application_list_for_staff() -> QuerySet[Application]:
+    """The agency's work queue: every application but drafts, soonest deadline first.
+
+    Service, citizen and assignee come in the same query (one query per page).
+    """
+    return (
+        Application.objects.filter(status__in=list(STAFF_VISIBLE))
+        .select_related("service", "citizen", "assignee")
+        .order_by("due_at", "submitted_at", "id")
+    )
+
+
+def application_get_for_staff(*, application_id: UUID) -> Application | None:
+    """One application as staff see it: history, documents and internal notes, or None."""
+    return (
+        application_list_for_staff()
+        .prefetch_related(
+            Prefetch(
+                "history",
+                queryset=HistoryEntry.objects.select_related("actor", "assignee").order_by(
+                    "occurred_at", "id"
+                ),
+            ),
+            Prefetch(
+                "attachments", queryset=Attachment.objects.order_by("created_at", "id")
+            ),
+            Prefetch(
+                "notes",
+                queryset=InternalNote.objects.select_related("author").order_by(
+                    "created_at", "id"
+                ),
+            ),
+        )
+        .filter(pk=application_id)
+        .first()
+    )
+
+
+def attachment_get(*, application: Application, attachment_id: UUID) -> Attachment | None:
+    """An attachment of an application the caller may already see, or None."""
+    return Attachment.objects.filter(application=application, pk=attachment_id).first()
+
+
+def application_get_visible(
+    *, application_id: UUID, citizen_id: UUID | None
+) -> Application | None:
+    """The application without related rows: the citizen's own, or any non-draft for staff."""
+    queryset = Application.objects.select_related("service").filter(pk=application_id)
+    if citizen_id is not None:
+        return queryset.filter(citizen_id=citizen_id).first()
+    return queryset.filter(status__in=list(STAFF_VISIBLE)).first()

@@ -1,0 +1,48 @@
+"""Overdue applications: the deadline passed and the agency has not decided."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from apps.applications.models import Application
+from apps.applications.services.common import followup_after_commit
+from apps.applications.workflow import OPEN
+from apps.audit.services import audit_record
+
+logger = structlog.get_logger(__name__)
+
+BATCH_SIZE = 500
+
+
+@transaction.atomic
+def applications_flag_overdue(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
+    """Flag (once) the open applications of the current agency whose deadline has passed.
+
+    Each flag is audited (``application.overdue_flagged``) and queues the follow-up task.
+    Rows locked by a transaction in progress are skipped (a decision is probably being made);
+    the next run picks them up if they are still open. Returns how many were flagged.
+    Safe to run twice: flagged rows are never flagged again.
+    """
+    moment = now or timezone.now()
+    due = list(
+        Application.objects.select_for_update(skip_locked=True)
+        .filter(status__in=list(OPEN), due_at__lt=moment, overdue_flagged_at__isnull=True)
+        .order_by("due_at")[:limit]
+    )
+    for application in due:
+        application.overdue_flagged_at = moment
+        audit_record(
+            action="application.overdue_flagged",
+            target_type="application",
+            target_id=application.id,
+            changes={"overdue_flagged_at": {"old": None, "new": moment.isoformat()}},
+        )
+        followup_after_commit(application_id=application.id, event="application.overdue_flagged")
+    Application.objects.bulk_update(due, ["overdue_flagged_at"])
+    if due:
+        logger.info("applications_flagged_overdue", count=len(due))
+    return len(due)

@@ -1,0 +1,232 @@
+"""The workflow of an application: its states, the allowed transitions and who may make each.
+
+This module is the one table of the workflow. ``apps.applications.services.transitions``
+enforces it (state, role, reason, assignee rules) for every caller: citizen API, staff API,
+admin console. Nothing else changes an application's status.
+
+    draft ──submit──▶ submitted ──take/assign──▶ in_review ──approve──▶ approved ──close──▶ closed
+                         ▲                          │  └────reject───▶ rejected ──close──▶ closed
+                         └──answer_info── info_requested ◀──request_info
+    draft / submitted / in_review / info_requested ──withdraw (citizen)──▶ withdrawn ──close──▶ closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import Role
+
+
+class Status(models.TextChoices):
+    """Where an application stands."""
+
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    CLOSED = "closed", _("Closed")
+
+
+class Actor(StrEnum):
+    """Who acts on an application: the citizen who owns it, or a member of the agency."""
+
+    CITIZEN = "citizen"
+    AGENT = Role.AGENT.value
+    SUPERVISOR = Role.SUPERVISOR.value
+    AGENCY_ADMIN = Role.AGENCY_ADMIN.value
+    AUDITOR = Role.AUDITOR.value
+
+
+class Reason(StrEnum):
+    """Whether a transition takes a reason (or a message to the citizen)."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class Assignment(StrEnum):
+    """What a transition does to the assignee."""
+
+    KEEP = "keep"
+    SELF = "self"  # the actor becomes the assignee
+    GIVEN = "given"  # the actor names the new assignee
+
+
+# Decided or finished: no more work, never overdue.
+DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.CLOSED})
+# Being worked on by the agency: the deadline runs.
+OPEN = frozenset({Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED})
+# The citizen may change answers and documents.
+EDITABLE = frozenset({Status.DRAFT, Status.INFO_REQUESTED})
+# Staff never see drafts: they are the citizen's own until submitted.
+STAFF_VISIBLE = frozenset(Status.values) - {Status.DRAFT}
+
+STAFF_WORKERS = frozenset({Actor.AGENT, Actor.SUPERVISOR, Actor.AGENCY_ADMIN})
+SUPERVISORS = frozenset({Actor.SUPERVISOR, Actor.AGENCY_ADMIN})
+STAFF_ROLES = frozenset(Role.values)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One allowed move of the workflow."""
+
+    action: str
+    sources: frozenset[str]
+    target: str | None  # None: the status does not change (reassignment)
+    roles: frozenset[str]
+    event: str  # audit action
+    label: object  # human name (lazy translation)
+    reason: Reason = Reason.NONE
+    # Shown to the citizen in their history (decisions, requests for information).
+    reason_is_public: bool = False
+    assignment: Assignment = Assignment.KEEP
+    # An agent may only act on an application assigned to them (supervisors and admins on any).
+    agent_must_be_assignee: bool = False
+
+    @property
+    def by_staff(self) -> bool:
+        """Staff transitions need ``If-Match`` (optimistic concurrency between agents)."""
+        return Actor.CITIZEN not in self.roles
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition(
+            action="submit",
+            sources=frozenset({Status.DRAFT}),
+            target=Status.SUBMITTED,
+            roles=frozenset({Actor.CITIZEN}),
+            event="application.submitted",
+            label=_("Submit"),
+        ),
+        Transition(
+            action="withdraw",
+            sources=frozenset({Status.DRAFT}) | OPEN,
+            target=Status.WITHDRAWN,
+            roles=frozenset({Actor.CITIZEN}),
+            event="application.withdrawn",
+            label=_("Withdraw"),
+            reason=Reason.OPTIONAL,
+            reason_is_public=True,
+        ),
+        Transition(
+            action="take",
+            sources=frozenset({Status.SUBMITTED}),
+            target=Status.IN_REVIEW,
+            roles=STAFF_WORKERS,
+            event="application.taken",
+            label=_("Assign to me"),
+            assignment=Assignment.SELF,
+        ),
+        Transition(
+            action="assign",
+            sources=frozenset({Status.SUBMITTED}),
+            target=Status.IN_REVIEW,
+            roles=SUPERVISORS,
+            event="application.assigned",
+            label=_("Assign"),
+            reason=Reason.OPTIONAL,
+            assignment=Assignment.GIVEN,
+        ),
+        Transition(
+            action="reassign",
+            sources=OPEN,
+            target=None,
+            roles=SUPERVISORS,
+            event="application.reassigned",
+            label=_("Reassign"),
+            reason=Reason.OPTIONAL,
+            assignment=Assignment.GIVEN,
+        ),
+        Transition(
+            action="request_info",
+            sources=frozenset({Status.IN_REVIEW}),
+            target=Status.INFO_REQUESTED,
+            roles=STAFF_WORKERS,
+            event="application.info_requested",
+            label=_("Request information"),
+            reason=Reason.REQUIRED,
+            reason_is_public=True,
+            agent_must_be_assignee=True,
+        ),
+        Transition(
+            action="answer_info",
+            sources=frozenset({Status.INFO_REQUESTED}),
+            target=Status.SUBMITTED,
+            roles=frozenset({Actor.CITIZEN}),
+            event="application.info_answered",
+            label=_("Answer the request"),
+            reason=Reason.OPTIONAL,
+            reason_is_public=True,
+        ),
+        Transition(
+            action="approve",
+            sources=frozenset({Status.IN_REVIEW}),
+            target=Status.APPROVED,
+            roles=STAFF_WORKERS,
+            event="application.approved",
+            label=_("Approve"),
+            reason=Reason.OPTIONAL,
+            reason_is_public=True,
+            agent_must_be_assignee=True,
+        ),
+        Transition(
+            action="reject",
+            sources=frozenset({Status.IN_REVIEW}),
+            target=Status.REJECTED,
+            roles=STAFF_WORKERS,
+            event="application.rejected",
+            label=_("Reject"),
+            reason=Reason.REQUIRED,
+            reason_is_public=True,
+            agent_must_be_assignee=True,
+        ),
+        Transition(
+            action="close",
+            sources=frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN}),
+            target=Status.CLOSED,
+            roles=SUPERVISORS,
+            event="application.closed",
+            label=_("Close"),
+            reason=Reason.OPTIONAL,
+        ),
+    )
+}
+
+STAFF_ACTIONS = tuple(name for name, t in TRANSITIONS.items() if t.by_staff)
+CITIZEN_ACTIONS = tuple(name for name, t in TRANSITIONS.items() if not t.by_staff)
+
+
+def transition_get(action: str) -> Transition | None:
+    """The transition called ``action``, or None."""
+    return TRANSITIONS.get(action)
+
+
+def actions_available(
+    *, status: str, role: str, is_assignee: bool, has_assignee: bool
+) -> list[str]:
+    """The actions ``role`` could make now (for buttons and the API's ``actions`` member).
+
+    The same rules as the transition service, minus input checks (reasons, assignee names).
+    """
+    available: list[str] = []
+    for transition in TRANSITIONS.values():
+        if status not in transition.sources or role not in transition.roles:
+            continue
+        if transition.agent_must_be_assignee and role == Actor.AGENT and not is_assignee:
+            continue
+        if transition.action == "take" and has_assignee and not is_assignee:
+            continue
+        if transition.action == "reassign" and not has_assignee:
+            continue
+        available.append(transition.action)
+    return available
