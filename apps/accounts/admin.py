@@ -6,7 +6,7 @@ from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UserAdmin(admin.ModelAdmin):
     """People; passwords are never shown."""
 
     list_display = ("id", "email", "phone", "is_active", "is_superuser", "date_joined")
@@ -17,7 +17,7 @@ class UserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MembershipAdmin(admin.ModelAdmin):
     """Civil servants' roles."""
 
     list_display = ("user", "agency", "role", "is_active")
@@ -26,13 +26,13 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ("user",)
 
 
-class PartnerGrantInline(admin.TabularInline):  # type: ignore[type-arg]
+class PartnerGrantInline(admin.TabularInline):
     model = PartnerGrant
     extra = 0
 
 
 @admin.register(PartnerClient)
-class PartnerClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PartnerClientAdmin(admin.ModelAdmin):
     """Partner machine clients; the secret is only ever shown at creation."""
 
     list_display = ("name", "client_id", "is_active", "created_at")

@@ -12,22 +12,23 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.db import connection
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
+
+from apps.core.tenancy import current_schema
 
 
 def may_use_console(user: Any) -> bool:
     """Whether ``user`` may use the admin console of the current schema."""
     if not (user and user.is_authenticated and user.is_active):
         return False
-    if connection.schema_name == get_public_schema_name():
+    if current_schema() == get_public_schema_name():
         return bool(user.is_superuser)
     from apps.accounts.models import Membership
 
     return Membership.objects.filter(
-        user=user, agency__schema_name=connection.schema_name, is_active=True
+        user=user, agency__schema_name=current_schema(), is_active=True
     ).exists()
 
 
@@ -67,19 +68,15 @@ def console_role(request: HttpRequest) -> str | None:
     """
     cached = getattr(request, "_console_role", "unset")
     if cached != "unset":
-        return cached  # type: ignore[no-any-return]
+        return cached
     role: str | None = None
     user = request.user
-    if (
-        user.is_authenticated
-        and user.is_active
-        and connection.schema_name != get_public_schema_name()
-    ):
+    if user.is_authenticated and user.is_active and current_schema() != get_public_schema_name():
         from apps.accounts.models import Membership
 
         role = (
             Membership.objects.filter(
-                user=user, agency__schema_name=connection.schema_name, is_active=True
+                user=user, agency__schema_name=current_schema(), is_active=True
             )
             .values_list("role", flat=True)
             .first()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -19,6 +18,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.tokens import AGENCY_BOUND_KINDS, TokenKind
 from apps.core.context import bind_actor
+from apps.core.tenancy import current_schema
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def token_kind(token: Any) -> TokenKind | None:
 class AgencyBoundJWTAuthentication(JWTAuthentication):
     """Bearer JWTs, bound to the agency they were issued for."""
 
-    def authenticate(self, request: Request) -> tuple[Any, Token] | None:  # type: ignore[override]
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
         header = self.get_header(request)
         if header is None:
             return None
@@ -59,7 +59,7 @@ class AgencyBoundJWTAuthentication(JWTAuthentication):
         kind = token_kind(token)
         if kind is None:
             raise AuthenticationFailed(_("The token is invalid or expired."), code="token_invalid")
-        if kind in AGENCY_BOUND_KINDS and token.get("agency") != connection.schema_name:
+        if kind in AGENCY_BOUND_KINDS and token.get("agency") != current_schema():
             raise AuthenticationFailed(
                 _("This token was not issued for this agency."), code="token_wrong_agency"
             )

@@ -58,7 +58,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Stored lowercased (UserManager.normalize_email), so a plain unique index is enough.
     email = models.EmailField(_("email address"), null=True, blank=True, unique=True)
-    phone = models.CharField(_("phone number (E.164)"), max_length=16, null=True, blank=True)
+    # NULL rather than "" so the unique index admits many accounts without a phone.
+    phone = models.CharField(  # noqa: DJ001
+        _("phone number (E.164)"), max_length=16, null=True, blank=True
+    )
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     preferred_language = models.CharField(

@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
@@ -35,6 +35,7 @@ from apps.core.errors import (
     NotAuthenticatedError,
     PermissionDeniedError,
 )
+from apps.core.tenancy import current_schema
 
 logger = structlog.get_logger(__name__)
 
@@ -158,7 +159,7 @@ def token_obtain(
         audit_record(action="auth.login", outcome=Outcome.DENIED, platform=True)
         raise InvalidCredentials(_("The login or the password is wrong."))
     assert isinstance(user, User)
-    schema = connection.schema_name
+    schema = current_schema()
     role: str | None = None
     agency: str | None = None
     kind = TokenKind(portal)
@@ -225,7 +226,7 @@ def token_refresh(*, raw_refresh: str) -> IssuedTokens:
     except ValueError as exc:
         raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid") from exc
     agency = refresh.get("agency")
-    schema = connection.schema_name
+    schema = current_schema()
     if kind in AGENCY_BOUND_KINDS and agency != schema:
         raise NotAuthenticatedError(
             _("This token was not issued for this agency."), code="token_wrong_agency"
@@ -316,7 +317,7 @@ def partner_token_obtain(*, client_id: str, client_secret: str, scope: str | Non
     An unknown client, a wrong secret and a client without a grant here all answer the same
     ``invalid_client``, so the endpoint reveals nothing about other agencies' partners.
     """
-    schema = connection.schema_name
+    schema = current_schema()
     client = PartnerClient.objects.filter(client_id=client_id, is_active=True).first()
     secret_ok = check_password(client_secret, client.secret_hash if client else _DUMMY_SECRET_HASH)
     grant = (
@@ -333,7 +334,9 @@ def partner_token_obtain(*, client_id: str, client_secret: str, scope: str | Non
         raise InvalidInput(
             _("The requested scope exceeds what this client was granted."),
             code="invalid_scope",
-            errors={"scope": [_("Not granted: %(s)s") % {"s": " ".join(sorted(requested - granted))}]},
+            errors={
+                "scope": [_("Not granted: %(s)s") % {"s": " ".join(sorted(requested - granted))}]
+            },
         )
     bind_actor(actor_type="partner", actor_id=str(client.id))
     audit_record(
@@ -344,5 +347,8 @@ def partner_token_obtain(*, client_id: str, client_secret: str, scope: str | Non
         platform=True,
     )
     return issue_partner_token(
-        client_uuid=str(client.id), client_id=client.client_id, agency=schema, scopes=sorted(requested)
+        client_uuid=str(client.id),
+        client_id=client.client_id,
+        agency=schema,
+        scopes=sorted(requested),
     )

@@ -5,13 +5,13 @@ from django.contrib import admin
 from apps.agencies.models import Agency, Domain
 
 
-class DomainInline(admin.TabularInline):  # type: ignore[type-arg]
+class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AgencyAdmin(admin.ModelAdmin):
     """Agencies; create them with the API or `manage.py create_agency` (schema cloning)."""
 
     list_display = ("slug", "name_fr", "is_active", "created_at")

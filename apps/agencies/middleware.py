@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import set_urlconf
 from django.utils.translation import gettext as _
@@ -13,6 +12,7 @@ from django_tenants.utils import get_public_schema_urlconf, remove_www
 
 from apps.agencies.selectors import agency_for_host
 from apps.core.exceptions import problem_response
+from apps.core.tenancy import activate_agency, activate_public, tenant_connection
 
 
 def hostname_from_request(request: HttpRequest) -> str:
@@ -31,12 +31,12 @@ class AgencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
+        activate_public()
         host = hostname_from_request(request)
         if host in settings.GUICHET_PUBLIC_HOSTS:
-            request.tenant = connection.tenant  # type: ignore[attr-defined]
-            request.urlconf = get_public_schema_urlconf()  # type: ignore[attr-defined]
-            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            request.tenant = tenant_connection().tenant  # type: ignore[attr-defined]
+            request.urlconf = get_public_schema_urlconf()
+            set_urlconf(request.urlconf)
             return self.get_response(request)
         agency = agency_for_host(host)
         if agency is None or not agency.is_active:
@@ -45,10 +45,10 @@ class AgencyMiddleware:
             )
         agency.domain_url = host
         request.tenant = agency  # type: ignore[attr-defined]
-        connection.set_tenant(agency)
+        activate_agency(agency)
         try:
             return self.get_response(request)
         finally:
             # Nothing that runs after the response (or on this connection next) may inherit
             # this agency's search_path by accident.
-            connection.set_schema_to_public()
+            activate_public()

@@ -19,6 +19,7 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 from apps.agencies.models import Agency, Domain, schema_name_for_slug
 from apps.audit.services import audit_changes, audit_record
 from apps.core.errors import ConflictError, InvalidInput
+from apps.core.tenancy import activate_public
 
 logger = structlog.get_logger(__name__)
 
@@ -39,9 +40,7 @@ def expected_migrations() -> set[tuple[str, str]]:
 def applied_migrations(schema: str) -> set[tuple[str, str]]:
     """Migrations recorded in ``schema`` (empty when the schema or its table is missing)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations']
-        )
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations'])
         if not cursor.fetchone()[0]:
             return set()
         cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')  # noqa: S608
@@ -59,7 +58,7 @@ def _migrate_one(schema: str, *, shared: bool) -> None:
             interactive=False,
             verbosity=0,
         )
-    connection.set_schema_to_public()
+    activate_public()
 
 
 def template_schema_ensure() -> bool:
@@ -153,9 +152,7 @@ def agency_create(
     """
     host = (domain or default_domain_for(slug)).lower()
     if Agency.objects.filter(slug=slug).exists() or schema_exists(schema_name_for_slug(slug)):
-        raise ConflictError(
-            _("An agency with this slug already exists."), code="agency_exists"
-        )
+        raise ConflictError(_("An agency with this slug already exists."), code="agency_exists")
     if Domain.objects.filter(domain=host).exists() or host in settings.GUICHET_PUBLIC_HOSTS:
         raise ConflictError(_("This host name is already in use."), code="domain_taken")
     agency = Agency(
@@ -175,7 +172,7 @@ def agency_create(
     template_schema_ensure()
     agency.save(verbosity=0)
     Domain.objects.create(domain=host, tenant=agency, is_primary=True)
-    connection.set_schema_to_public()
+    activate_public()
     audit_record(
         action="agency.created",
         target_type="agency",

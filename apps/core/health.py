@@ -21,7 +21,9 @@ def check_broker() -> None:
     """Raise if the Celery broker cannot be reached within a second."""
     from config.celery import app
 
-    with app.connection_for_write() as conn:
+    # The URL from settings, not app.conf: Celery lets the CELERY_BROKER_URL variable override
+    # its configuration, and this check must test what settings say.
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=1)
 
 

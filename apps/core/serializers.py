@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
-class StrictInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StrictInputSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not declare (code ``unknown_field``).
 
     A typo in a field name must not be silently ignored: the caller would believe the value was

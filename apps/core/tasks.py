@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import connection
 
 from apps.audit.services import audit_record
 from apps.core.context import set_context, system_context
+from apps.core.tenancy import current_schema
 
 
 @shared_task(name="core.schema_probe", acks_late=True)
@@ -26,4 +26,4 @@ def schema_probe(*, marker: str) -> dict[str, object]:
         target_id=marker,
         changes={"found": {"old": None, "new": found}},
     )
-    return {"schema": connection.schema_name, "found": found}
+    return {"schema": current_schema(), "found": found}

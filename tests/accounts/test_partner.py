@@ -27,7 +27,12 @@ def partner(agency_a):
 
 
 def _form(client: PartnerClient, secret: str, **extra) -> dict:
-    return {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": secret, **extra}
+    return {
+        "grant_type": "client_credentials",
+        "client_id": client.client_id,
+        "client_secret": secret,
+        **extra,
+    }
 
 
 def test_secret_is_stored_hashed(partner):
@@ -112,8 +117,12 @@ def test_partner_is_not_on_the_public_host(api, partner):
 def test_scope_permission_checks_the_token_scopes():
     request = APIRequestFactory().get("/")
     permission = partner_with_scope("certificates:verify")()
-    holder = PartnerPrincipal(pk="1", client_id="pc", agency="a", scopes=frozenset({"certificates:verify"}))
-    other = PartnerPrincipal(pk="1", client_id="pc", agency="a", scopes=frozenset({"catalogue:read"}))
+    holder = PartnerPrincipal(
+        pk="1", client_id="pc", agency="a", scopes=frozenset({"certificates:verify"})
+    )
+    other = PartnerPrincipal(
+        pk="1", client_id="pc", agency="a", scopes=frozenset({"catalogue:read"})
+    )
 
     request.user, request.auth = holder, {"kind": "partner"}
     assert permission.has_permission(request, None)

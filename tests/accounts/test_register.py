@@ -54,7 +54,10 @@ def test_sign_up_with_local_phone_is_stored_in_e164(api):
         ({"email": "a@example.tg", "password": "court"}, "password"),
         ({"email": "a@example.tg", "password": "1234567890123"}, "password"),
         ({"password": PASSWORD}, "non_field_errors"),
-        ({"email": "a@example.tg", "password": PASSWORD, "preferred_language": "de"}, "preferred_language"),
+        (
+            {"email": "a@example.tg", "password": PASSWORD, "preferred_language": "de"},
+            "preferred_language",
+        ),
     ],
 )
 def test_invalid_sign_up_is_400_with_the_field_and_writes_nothing(api, payload, field):
@@ -71,7 +74,9 @@ def test_invalid_sign_up_is_400_with_the_field_and_writes_nothing(api, payload, 
 def test_duplicate_sign_up_is_409_and_writes_nothing(api, citizen):
     before = AuditEvent.objects.count()
 
-    response = api().post(URL, {"email": citizen.email.upper(), "password": PASSWORD}, format="json")
+    response = api().post(
+        URL, {"email": citizen.email.upper(), "password": PASSWORD}, format="json"
+    )
 
     assert_problem(response, 409, "account_exists")
     assert User.objects.count() == 1

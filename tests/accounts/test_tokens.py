@@ -59,7 +59,11 @@ def test_inactive_account_cannot_sign_in(api, citizen):
     citizen.is_active = False
     citizen.save()
 
-    assert_problem(api().post(TOKEN, {"login": citizen.email, "password": PASSWORD}), 401, "invalid_credentials")
+    assert_problem(
+        api().post(TOKEN, {"login": citizen.email, "password": PASSWORD}),
+        401,
+        "invalid_credentials",
+    )
 
 
 def test_citizen_token_works_on_every_agency_and_the_public_host(api, citizen, tokens):
@@ -79,7 +83,9 @@ def test_citizen_token_is_refused_on_staff_endpoints(api, citizen, tokens):
 
 def test_staff_token_is_bound_to_its_agency(api, agency_a, staff_of):
     agent = staff_of(agency_a, Role.SUPERVISOR)
-    response = api(HOST_A).post(TOKEN, {"login": agent.email, "password": PASSWORD, "portal": "staff"})
+    response = api(HOST_A).post(
+        TOKEN, {"login": agent.email, "password": PASSWORD, "portal": "staff"}
+    )
     assert response.status_code == 200, response.content
     access = response.json()["access"]
     decoded = claims(access)
@@ -100,7 +106,9 @@ def test_staff_token_is_bound_to_its_agency(api, agency_a, staff_of):
 def test_staff_portal_needs_a_membership_of_this_agency(api, agency_a, staff_of):
     agent = staff_of(agency_a)
 
-    response = api(HOST_B).post(TOKEN, {"login": agent.email, "password": PASSWORD, "portal": "staff"})
+    response = api(HOST_B).post(
+        TOKEN, {"login": agent.email, "password": PASSWORD, "portal": "staff"}
+    )
 
     assert_problem(response, 403, "not_agency_staff")
     assert AuditEvent.objects.filter(action="auth.login", outcome="denied").exists()
@@ -150,15 +158,26 @@ def test_a_well_formed_hand_made_token_is_accepted(api, citizen):
 @pytest.mark.parametrize(
     "make",
     [
-        pytest.param(lambda u: _signed(_base_claims(u, exp=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))), id="expired"),
-        pytest.param(lambda u: _signed(_base_claims(u), key="another-key-entirely-000000000000"), id="forged"),
+        pytest.param(
+            lambda u: _signed(_base_claims(u, exp=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))),
+            id="expired",
+        ),
+        pytest.param(
+            lambda u: _signed(_base_claims(u), key="another-key-entirely-000000000000"), id="forged"
+        ),
         pytest.param(lambda u: _signed(_base_claims(u, aud="someone-else")), id="wrong-audience"),
         pytest.param(lambda u: _signed(_base_claims(u, iss="someone-else")), id="wrong-issuer"),
-        pytest.param(lambda u: _signed(_base_claims(u, token_type="refresh")), id="refresh-as-access"),
+        pytest.param(
+            lambda u: _signed(_base_claims(u, token_type="refresh")), id="refresh-as-access"
+        ),
         pytest.param(lambda u: _signed(_base_claims(u, kind="wizard")), id="unknown-kind"),
         pytest.param(lambda u: _signed(_base_claims(u, kind=None)), id="no-kind"),
-        pytest.param(lambda u: _signed(_base_claims(u, kind="staff", agency="agence_b")), id="other-agency"),
-        pytest.param(lambda u: jwt.encode(_base_claims(u), key="", algorithm="none"), id="alg-none"),
+        pytest.param(
+            lambda u: _signed(_base_claims(u, kind="staff", agency="agence_b")), id="other-agency"
+        ),
+        pytest.param(
+            lambda u: jwt.encode(_base_claims(u), key="", algorithm="none"), id="alg-none"
+        ),
         pytest.param(lambda u: "not.a.token", id="garbage"),
     ],
 )
@@ -168,7 +187,11 @@ def test_bad_tokens_are_401_and_write_nothing(api, citizen, make):
     response = api(HOST_A, make(citizen)).patch("/api/v1/me/", {"first_name": "X"}, format="json")
 
     assert response.status_code == 401
-    assert response.json()["code"] in ("token_invalid", "token_wrong_agency", "authentication_failed")
+    assert response.json()["code"] in (
+        "token_invalid",
+        "token_wrong_agency",
+        "authentication_failed",
+    )
     citizen.refresh_from_db()
     assert citizen.first_name == "Afi"
     assert AuditEvent.objects.count() == before
@@ -203,10 +226,14 @@ def test_staff_refresh_is_bound_to_the_agency_and_the_membership(api, agency_a, 
     agent = staff_of(agency_a)
     issued = tokens(agent, TokenKind.STAFF, agency=agency_a, role="agent")
 
-    assert_problem(api(HOST_B).post(REFRESH, {"refresh": issued.refresh}), 401, "token_wrong_agency")
+    assert_problem(
+        api(HOST_B).post(REFRESH, {"refresh": issued.refresh}), 401, "token_wrong_agency"
+    )
 
     Membership.objects.filter(user=agent).update(is_active=False)
-    assert_problem(api(HOST_A).post(REFRESH, {"refresh": issued.refresh}), 401, "membership_revoked")
+    assert_problem(
+        api(HOST_A).post(REFRESH, {"refresh": issued.refresh}), 401, "membership_revoked"
+    )
 
 
 def test_refresh_of_a_deactivated_user_is_refused(api, citizen, tokens):
@@ -248,7 +275,9 @@ def test_logout_with_someone_elses_refresh_is_400(api, citizen, other_citizen, t
 
 
 def test_logout_needs_authentication(api, citizen, tokens):
-    assert_problem(api().post(LOGOUT, {"refresh": tokens(citizen).refresh}), 401, "not_authenticated")
+    assert_problem(
+        api().post(LOGOUT, {"refresh": tokens(citizen).refresh}), 401, "not_authenticated"
+    )
 
 
 def test_access_token_lifetime_is_short(citizen, tokens):

@@ -18,7 +18,13 @@ def test_create_agency_clones_and_reports_its_time():
     out = io.StringIO()
 
     call_command(
-        "create_agency", "cadastre", "--name-fr", "Cadastre", "--name-en", "Land Registry", stdout=out
+        "create_agency",
+        "cadastre",
+        "--name-fr",
+        "Cadastre",
+        "--name-en",
+        "Land Registry",
+        stdout=out,
     )
 
     agency = Agency.objects.get(slug="cadastre")
@@ -54,7 +60,9 @@ def test_migrate_agencies_reports_each_schema_and_skips_up_to_date_ones(agency_a
     assert lines[-1] == "4 schemas checked, 0 migrated."
 
 
-def test_migrate_agencies_migrates_only_what_is_pending_and_resumes_after_a_failure(agency_a, agency_b):
+def test_migrate_agencies_migrates_only_what_is_pending_and_resumes_after_a_failure(
+    agency_a, agency_b
+):
     with connection.cursor() as cursor:
         # agence_a forgets one migration whose table still exists: migrating it fails.
         cursor.execute(
@@ -75,7 +83,8 @@ def test_migrate_agencies_migrates_only_what_is_pending_and_resumes_after_a_fail
         # ...and agence_b has a genuinely pending migration to apply.
         cursor.execute(
             "DELETE FROM agence_b.django_migrations WHERE app = 'token_blacklist' "
-            "AND name = (SELECT max(name) FROM agence_b.django_migrations WHERE app = 'token_blacklist')"
+            "AND name = (SELECT max(name) FROM agence_b.django_migrations "
+            "WHERE app = 'token_blacklist')"
         )
     out = io.StringIO()
 

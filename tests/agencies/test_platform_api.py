@@ -58,11 +58,23 @@ def test_create_clones_the_template_and_the_new_host_answers(api, admin_token):
     ("payload", "status", "code"),
     [
         ({"slug": "agence-a", "name_fr": "x", "name_en": "x"}, 409, "agency_exists"),
-        ({"slug": "nouvelle", "name_fr": "x", "name_en": "x", "domain": HOST_A}, 409, "domain_taken"),
-        ({"slug": "nouvelle", "name_fr": "x", "name_en": "x", "domain": "localhost"}, 400, "validation_failed"),
+        (
+            {"slug": "nouvelle", "name_fr": "x", "name_en": "x", "domain": HOST_A},
+            409,
+            "domain_taken",
+        ),
+        (
+            {"slug": "nouvelle", "name_fr": "x", "name_en": "x", "domain": "localhost"},
+            400,
+            "validation_failed",
+        ),
         ({"slug": "Bad_Slug", "name_fr": "x", "name_en": "x"}, 400, "validation_failed"),
         ({"slug": "ok", "name_fr": "x"}, 400, "validation_failed"),
-        ({"slug": "ok", "name_fr": "x", "name_en": "x", "schema_name": "public"}, 400, "unknown_field"),
+        (
+            {"slug": "ok", "name_fr": "x", "name_en": "x", "schema_name": "public"},
+            400,
+            "unknown_field",
+        ),
     ],
 )
 def test_bad_creation_is_refused_and_creates_nothing(api, admin_token, payload, status, code):
@@ -101,7 +113,9 @@ def test_deactivating_twice_is_harmless(api, admin_token, agency_a):
 def test_retrieve_and_unknown_agency(api, admin_token):
     assert api(PUBLIC_HOST, admin_token).get(f"{URL}agence-b/").json()["slug"] == "agence-b"
     assert_problem(api(PUBLIC_HOST, admin_token).get(f"{URL}nope/"), 404, "agency_not_found")
-    assert_problem(api(PUBLIC_HOST, admin_token).post(f"{URL}nope/deactivate/"), 404, "agency_not_found")
+    assert_problem(
+        api(PUBLIC_HOST, admin_token).post(f"{URL}nope/deactivate/"), 404, "agency_not_found"
+    )
 
 
 def test_permission_matrix(api, agency_a, citizen, staff_of, platform_admin, tokens):
@@ -110,7 +124,10 @@ def test_permission_matrix(api, agency_a, citizen, staff_of, platform_admin, tok
         "anonymous": (None, 401),
         "citizen": (tokens(citizen).access, 403),
         "platform admin with a citizen token": (tokens(platform_admin).access, 403),
-        "staff of an agency": (tokens(agent, TokenKind.STAFF, agency=agency_a, role="agency_admin").access, 401),
+        "staff of an agency": (
+            tokens(agent, TokenKind.STAFF, agency=agency_a, role="agency_admin").access,
+            401,
+        ),
         "platform admin": (tokens(platform_admin, TokenKind.PLATFORM).access, 200),
     }
     for name, (token, status) in callers.items():

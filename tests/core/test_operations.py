@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from config.celery import app as celery_app
 from tests.conftest import HOST_A, PUBLIC_HOST
 from tests.helpers import assert_problem
 
@@ -26,13 +25,10 @@ def test_readyz_reports_each_part(api):
     assert response.json()["checks"] == {"database": "ok", "broker": "ok", "hotkeys": "ok"}
 
 
-def test_readyz_names_the_broker_when_it_is_down(api):
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = api().get("/readyz")
-    finally:
-        celery_app.conf.broker_url = original
+def test_readyz_names_the_broker_when_it_is_down(api, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+    response = api().get("/readyz")
 
     body = assert_problem(response, 503, "not_ready")
     assert body["checks"]["broker"] == "unavailable"

@@ -16,7 +16,9 @@ REGISTER = "/api/v1/auth/register/"
 
 
 def test_malformed_json_is_400_and_writes_nothing(api):
-    response = api().post(REGISTER, data='{"email": "x@example.tg",', content_type="application/json")
+    response = api().post(
+        REGISTER, data='{"email": "x@example.tg",', content_type="application/json"
+    )
 
     assert_problem(response, 400, "malformed_request")
     assert not User.objects.exists()
@@ -122,7 +124,9 @@ def test_throttled_sign_in_is_429_with_retry_after(api, settings):
 def test_citizen_token_on_platform_api_is_403(api, citizen, tokens):
     token = tokens(citizen, TokenKind.CITIZEN).access
 
-    assert_problem(api(PUBLIC_HOST, token).get("/api/v1/platform/agencies/"), 403, "permission_denied")
+    assert_problem(
+        api(PUBLIC_HOST, token).get("/api/v1/platform/agencies/"), 403, "permission_denied"
+    )
 
 
 def test_missing_token_on_protected_endpoint_is_401(api):

@@ -27,9 +27,17 @@ def test_every_staff_role_of_a_is_refused_on_b(api, agency_a, staff_of, tokens, 
 
 def test_partner_token_of_a_is_refused_on_b(api, agency_a):
     client, secret = partner_client_create(name="P", grants={agency_a: ["catalogue:read"]})
-    access = api(HOST_A).post(
-        "/api/v1/auth/partner-token/",
-        {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": secret},
-    ).json()["access_token"]
+    access = (
+        api(HOST_A)
+        .post(
+            "/api/v1/auth/partner-token/",
+            {
+                "grant_type": "client_credentials",
+                "client_id": client.client_id,
+                "client_secret": secret,
+            },
+        )
+        .json()["access_token"]
+    )
 
     assert api(HOST_B, access).get("/api/v1/staff/me/").json()["code"] == "token_wrong_agency"

@@ -78,7 +78,7 @@ class RefreshInputSerializer(StrictInputSerializer):
     refresh = serializers.CharField(max_length=2048)
 
 
-class TokenOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TokenOutputSerializer(serializers.Serializer):
     """Tokens for a person."""
 
     access = serializers.CharField()
@@ -98,7 +98,7 @@ class PartnerTokenInputSerializer(StrictInputSerializer):
     scope = serializers.CharField(max_length=1024, required=False, allow_blank=True)
 
 
-class PartnerTokenOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PartnerTokenOutputSerializer(serializers.Serializer):
     """A partner's short-lived access token."""
 
     access_token = serializers.CharField()
@@ -107,17 +107,19 @@ class PartnerTokenOutputSerializer(serializers.Serializer):  # type: ignore[type
     scope = serializers.CharField()
 
 
-class MembershipOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MembershipOutputSerializer(serializers.ModelSerializer):
     """A civil servant's role in one agency."""
 
-    agency = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Membership
         fields = ("agency", "role")
 
 
-class MeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MeOutputSerializer(serializers.ModelSerializer):
     """The caller's own profile."""
 
     memberships = serializers.SerializerMethodField()
@@ -152,7 +154,7 @@ class RegisterOutputSerializer(MeOutputSerializer):
     """The account just created."""
 
 
-class StaffMeOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StaffMeOutputSerializer(serializers.Serializer):
     """The caller's role in the agency whose host was called."""
 
     agency = serializers.CharField(help_text=_("Agency slug."))

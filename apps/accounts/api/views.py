@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Prefetch, prefetch_related_objects
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from apps.accounts import services
 from apps.accounts.api.serializers import (
@@ -29,7 +28,13 @@ from apps.accounts.api.serializers import (
 from apps.accounts.models import Membership, User
 from apps.accounts.permissions import IsAgencyStaff, IsPerson
 from apps.core.openapi import PROBLEM_RESPONSES
+from apps.core.throttling import ScopedHotKeyRateThrottle
 from apps.idempotency.decorators import IDEMPOTENCY_RESPONSES, idempotent
+
+
+def _person(request: Request) -> User:
+    """The authenticated person (views using it require IsPerson)."""
+    return cast(User, request.user)
 
 
 def _with_memberships(user: User) -> User:
@@ -54,8 +59,8 @@ class AuthViewSet(viewsets.ViewSet):
         if self.action == "register":
             self.throttle_scope = "register"
         if self.action in ("register", "token", "partner_token"):
-            return [ScopedRateThrottle()]
-        return []
+            return [*super().get_throttles(), ScopedHotKeyRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         operation_id="auth_register",
@@ -65,7 +70,11 @@ class AuthViewSet(viewsets.ViewSet):
         examples=[
             OpenApiExample(
                 "Phone sign-up",
-                value={"phone": "+22890112233", "password": "une-longue-phrase", "first_name": "Afi"},
+                value={
+                    "phone": "+22890112233",
+                    "password": "une-longue-phrase",
+                    "first_name": "Afi",
+                },
                 request_only=True,
             )
         ],
@@ -155,9 +164,8 @@ class SessionViewSet(viewsets.ViewSet):
     def logout(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.token_revoke(user=request.user, raw_refresh=data.validated_data["refresh"])
+        services.token_revoke(user=_person(request), raw_refresh=data.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 
 class MeViewSet(viewsets.ViewSet):
@@ -172,7 +180,7 @@ class MeViewSet(viewsets.ViewSet):
         tags=["me"],
     )
     def retrieve(self, request: Request) -> Response:
-        return Response(MeOutputSerializer(_with_memberships(request.user)).data)
+        return Response(MeOutputSerializer(_with_memberships(_person(request))).data)
 
     @extend_schema(
         operation_id="me_update",
@@ -184,7 +192,7 @@ class MeViewSet(viewsets.ViewSet):
     def partial_update(self, request: Request) -> Response:
         data = MeUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update_profile(user=request.user, data=data.validated_data)
+        user = services.user_update_profile(user=_person(request), data=data.validated_data)
         return Response(MeOutputSerializer(_with_memberships(user)).data)
 
 
@@ -201,5 +209,6 @@ class StaffMeViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request) -> Response:
         agency = request.tenant  # type: ignore[attr-defined]
-        body = {"agency": agency.slug, "agency_name": agency.name, "role": request.auth["role"]}
+        token = cast(Any, request.auth)
+        body = {"agency": agency.slug, "agency_name": agency.name, "role": token["role"]}
         return Response(StaffMeOutputSerializer(body).data)

@@ -24,7 +24,7 @@ class AgencyCreateInputSerializer(StrictInputSerializer):
     )
 
 
-class AgencyOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AgencyOutputSerializer(serializers.ModelSerializer):
     """An agency as platform administrators see it."""
 
     domains = serializers.SerializerMethodField()

@@ -12,8 +12,8 @@ from apps.agencies import selectors, services
 from apps.agencies.api.serializers import AgencyCreateInputSerializer, AgencyOutputSerializer
 from apps.agencies.models import Agency
 from apps.core.errors import NotFoundError
-from apps.core.pagination import PageNumberPagination
 from apps.core.openapi import PROBLEM_RESPONSES, problem
+from apps.core.pagination import PageNumberPagination
 
 
 def _agency_or_404(slug: str) -> Agency:
@@ -81,7 +81,10 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
         operation_id="platform_agencies_activate",
         summary="Reactivate an agency",
         request=None,
-        responses={200: AgencyOutputSerializer, 404: OpenApiResponse(description="No such agency.")},
+        responses={
+            200: AgencyOutputSerializer,
+            404: OpenApiResponse(description="No such agency."),
+        },
         tags=["platform"],
     )
     def activate(self, request: Request, slug: str) -> Response:

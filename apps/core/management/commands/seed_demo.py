@@ -1,4 +1,7 @@
-"""``manage.py seed_demo``: demo agencies and accounts (idempotent). Demo only: never in production."""
+"""``manage.py seed_demo``: demo agencies and accounts (idempotent).
+
+Demo data only: never run it in production.
+"""
 
 from __future__ import annotations
 
