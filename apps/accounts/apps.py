@@ -9,6 +9,10 @@ class AccountsConfig(AppConfig):
 
     default = True
 
+    def ready(self) -> None:
+        """Register the OpenAPI description of the bearer authentication."""
+        from apps.accounts import openapi  # noqa: F401
+
     name = "apps.accounts"
     label = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
