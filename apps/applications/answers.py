@@ -52,6 +52,8 @@ def _rows(
     schema: dict[str, Any], data: Any, *, path: str, label: str, depth: int
 ) -> list[AnswerRow]:
     properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(data, dict) and not isinstance(properties, dict):
+        properties = {}  # no titles known: one row per key all the same
     if depth < MAX_DEPTH and isinstance(properties, dict) and isinstance(data, dict | type(None)):
         rows: list[AnswerRow] = []
         values = data or {}
@@ -67,12 +69,12 @@ def _rows(
             )
         for key in values:
             if key not in properties:  # answers the form no longer asks for are still shown
-                rows.append(
-                    AnswerRow(
-                        path=f"{path}.{key}" if path else key,
-                        label=f"{label}{SEPARATOR}{key}" if label else key,
-                        value=_display({}, values[key]),
-                    )
+                rows += _rows(
+                    {},
+                    values[key],
+                    path=f"{path}.{key}" if path else key,
+                    label=f"{label}{SEPARATOR}{key}" if label else key,
+                    depth=depth + 1,
                 )
         return rows
     items = schema.get("items") if isinstance(schema, dict) else None

@@ -38,8 +38,10 @@ class StaffApplicationFilter(django_filters.FilterSet):
         method="filter_assignee",
         help_text=_('A staff member\'s id, "me" or "none" (not assigned).'),
     )
-    overdue = django_filters.BooleanFilter(
-        method="filter_overdue", help_text=_("Deadline passed and not decided.")
+    overdue = django_filters.ChoiceFilter(
+        choices=[("true", _("Yes")), ("false", _("No"))],
+        method="filter_overdue",
+        help_text=_("true: deadline passed and not decided; false: the others."),
     )
     submitted_from = django_filters.DateFilter(
         method="filter_submitted_from", help_text=_("Submitted on or after this day.")
@@ -72,11 +74,9 @@ class StaffApplicationFilter(django_filters.FilterSet):
         return queryset.filter(assignee_id=assignee_id)
 
     def filter_overdue(
-        self, queryset: QuerySet[Application], name: str, value: bool | None
+        self, queryset: QuerySet[Application], name: str, value: str
     ) -> QuerySet[Application]:
-        if value is None:
-            return queryset
-        return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())
+        return queryset.filter(overdue_q()) if value == "true" else queryset.exclude(overdue_q())
 
     def filter_submitted_from(
         self, queryset: QuerySet[Application], name: str, value: date

@@ -78,6 +78,14 @@ def application_list_for_staff() -> QuerySet[Application]:
     )
 
 
+def application_queue_for_staff() -> QuerySet[Application]:
+    """The work queue's rows: like ``application_list_for_staff`` without the heavy JSON columns."""
+    return application_list_for_staff().defer(
+        "form_data", "service__form_schema", "service__document_types", "service__description_fr",
+        "service__description_en",
+    )
+
+
 def application_get_for_staff(*, application_id: UUID) -> Application | None:
     """One application as staff see it: history, documents and internal notes, or None."""
     return (

@@ -24,7 +24,7 @@ def application_followup(*, application_id: str, event: str) -> str | None:
     """
     set_context(system_context("applications.followup"))
     status = Application.objects.filter(pk=application_id).values_list("status", flat=True).first()
-    logger.info("application_followup", event=event, found=status is not None)
+    logger.info("application_followup", change=event, found=status is not None)
     return status
 
 

@@ -90,6 +90,8 @@ class Transition:
     assignment: Assignment = Assignment.KEEP
     # An agent may only act on an application assigned to them (supervisors and admins on any).
     agent_must_be_assignee: bool = False
+    # Only for an application someone already holds (reassignment).
+    requires_assignee: bool = False
 
     @property
     def by_staff(self) -> bool:
@@ -146,6 +148,7 @@ TRANSITIONS: dict[str, Transition] = {
             label=_("Reassign"),
             reason=Reason.OPTIONAL,
             assignment=Assignment.GIVEN,
+            requires_assignee=True,
         ),
         Transition(
             action="request_info",
@@ -226,7 +229,7 @@ def actions_available(
             continue
         if transition.action == "take" and has_assignee and not is_assignee:
             continue
-        if transition.action == "reassign" and not has_assignee:
+        if transition.requires_assignee and not has_assignee:
             continue
         available.append(transition.action)
     return available

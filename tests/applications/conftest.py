@@ -168,13 +168,18 @@ def _as(schema: str, fn: Callable[[], Any]) -> Any:
 
 
 def draft(
-    schema: str, citizen: User, *, form: dict[str, Any] | None = None, attach: bool = True
+    schema: str,
+    citizen: User,
+    *,
+    form: dict[str, Any] | None = None,
+    attach: bool = True,
+    service_code: str = SERVICE_CODE,
 ) -> Application:
     """A draft with valid answers and (by default) its required document."""
 
     def make() -> Application:
         application = services.application_create(
-            citizen=citizen, service_code=SERVICE_CODE, form_data=form or VALID_FORM
+            citizen=citizen, service_code=service_code, form_data=form or VALID_FORM
         )
         if attach:
             services.attachment_add(

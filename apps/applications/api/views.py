@@ -398,7 +398,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg
     pagination_class = StaffPagination
 
     def get_queryset(self) -> Any:
-        return selectors.application_list_for_staff()
+        return selectors.application_queue_for_staff()
 
     def _render(self, request: Request, application: Application) -> Response:
         context = {"role": _role(request), "user_id": _user(request).pk}

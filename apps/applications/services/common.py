@@ -99,6 +99,6 @@ def followup_after_commit(*, application_id: UUID, event: str) -> None:
         try:
             application_followup.delay(application_id=str(application_id), event=event)
         except Exception:  # the change is committed; a broker outage must not turn it into a 500
-            logger.warning("application_followup_not_queued", event=event, agency=schema)
+            logger.warning("application_followup_not_queued", change=event, agency=schema)
 
     transaction.on_commit(queue)

@@ -115,7 +115,9 @@ def _clean_reason(transition: Transition, reason: str | None) -> str:
 def _check_allowed(
     transition: Transition, application: Application, *, actor: User, role: str
 ) -> None:
-    if application.status not in transition.sources:
+    if application.status not in transition.sources or (
+        transition.requires_assignee and application.assignee_id is None
+    ):
         raise TransitionNotAllowed(extra={"current_status": application.status})
     if (
         transition.agent_must_be_assignee
