@@ -6,3 +6,10 @@ from config.settings.base import env
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")  # noqa: F405
+# Fixed, public development secrets for webhooks and certificates; production requires its own.
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="guichet-dev-only-webhook-key")
+CERTIFICATE_SIGNING_KEY = env.str(
+    "CERTIFICATE_SIGNING_KEY", default="guichet-dev-only-certificate-key"
+)
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=True)
+GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="http://{domain}:8000")

@@ -25,3 +25,16 @@ HOTKEYS = {
         "OPTIONS": {"path": str(VAR_DIR / "test-hotkeys"), "map_size": 256 * 1024**2},  # noqa: F405
     }
 }
+# Fixed, public test secrets (tests verify real signatures); loopback webhook receivers.
+WEBHOOK_SECRET_KEY = "guichet-test-webhook-key"  # noqa: S105 - public test key
+CERTIFICATE_SIGNING_KEY = "guichet-test-certificate-key"
+WEBHOOK_ALLOW_INSECURE_URLS = True
+GUICHET_AGENCY_URL = "http://{domain}"
+# Short timeouts and backoff so fault tests take seconds, not minutes.
+WEBHOOK_CONNECT_TIMEOUT = 1.0
+WEBHOOK_READ_TIMEOUT = 0.5
+SMS_GATEWAY_CONNECT_TIMEOUT = 1.0
+SMS_GATEWAY_READ_TIMEOUT = 0.5
+OUTBOX_RETRY_BASE_SECONDS = 0.05
+OUTBOX_RETRY_MAX_SECONDS = 0.5
+SMS_FILE_DIR = VAR_DIR / "test-sms"  # noqa: F405

@@ -1,0 +1,288 @@
+"""Issuing, revoking and verifying certificates.
+
+* ``certificate_job_enqueue``: on approval, queue the document job (outbox, once per
+  application) in the approval's transaction.
+* ``certificate_issue``: what the job does: render the PDF with its QR code, store it under
+  the agency's prefix, hash it, sign the compact payload, record the certificate, audit it,
+  and queue the citizen's notification and the ``certificate.issued`` webhook event, all in
+  one transaction. Safe to run twice: an application gets one certificate.
+* ``certificate_revoke``: the agency withdraws a certificate (audited, webhook event).
+* ``certificate_verify_qr``: the verdict on a QR text (signature, then the agency's record).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import structlog
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.audit.services import audit_record
+from apps.certificates.codes import code_digest, code_new
+from apps.certificates.errors import (
+    CertificateAlreadyRevoked,
+    CertificateNotFound,
+    RevocationReasonRequired,
+)
+from apps.certificates.models import Certificate, CertificateStatus
+from apps.certificates.rendering import html_to_pdf, render_certificate_html
+from apps.certificates.selectors import (
+    agency_base_url,
+    agency_current,
+    certificate_get_by_code,
+    certificate_verify_url,
+)
+from apps.certificates.signing import (
+    PAYLOAD_VERSION,
+    agency_public_key,
+    canonical_json,
+    key_id,
+    sign_payload,
+    token_from_qr,
+    verify_token,
+)
+from apps.core.tenancy import current_schema
+from apps.notifications.rendering import Template, language_of
+from apps.notifications.services import notification_enqueue
+from apps.outbox.models import Kind
+from apps.outbox.services import outbox_enqueue
+from apps.webhooks.services import webhook_event_emit
+
+logger = structlog.get_logger(__name__)
+
+JOB_ISSUE = "certificate.issue"
+MAX_REASON_CHARS = 2000
+
+
+def certificate_job_enqueue(*, application_id: UUID) -> None:
+    """Queue the issuing of the application's certificate (once per application)."""
+    outbox_enqueue(
+        kind=Kind.DOCUMENT,
+        payload={"job": JOB_ISSUE, "application_id": str(application_id)},
+        dedupe_key=f"{JOB_ISSUE}:{application_id}",
+    )
+
+
+def _holder_name(citizen: User) -> str:
+    return citizen.get_full_name() or citizen.email or citizen.phone or str(citizen.pk)
+
+
+def _was_approved(application: Any) -> bool:
+    if application.status == "approved":
+        return True
+    return bool(
+        application.status == "closed"
+        and application.decided_at is not None
+        and application.history.filter(action="approve").exists()
+    )
+
+
+@transaction.atomic
+def certificate_issue(*, application_id: UUID) -> Certificate | None:
+    """Issue the certificate of an approved application of the current agency.
+
+    Returns the certificate (the existing one when it was issued already), or None when the
+    application does not exist or was not approved (nothing to issue).
+    """
+    from apps.applications.models import Application
+
+    existing = Certificate.objects.filter(application_id=application_id).first()
+    if existing is not None:
+        return existing
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("service", "citizen")
+        .filter(pk=application_id)
+        .first()
+    )
+    if application is None or not _was_approved(application):
+        logger.info("certificate_not_issued", found=application is not None)
+        return None
+    agency = agency_current()
+    assert agency is not None, "certificates are issued in an agency schema"
+    schema = current_schema()
+    citizen = application.citizen
+    service = application.service
+    now = timezone.now()
+    code = code_new()
+    holder = _holder_name(citizen)
+    reference = application.reference or ""
+    content = {
+        "agency": agency.slug,
+        "agency_name_fr": agency.name_fr,
+        "agency_name_en": agency.name_en,
+        "reference": reference,
+        "holder": holder,
+        "service_code": service.code,
+        "service_name_fr": service.name_fr,
+        "service_name_en": service.name_en,
+        "decided_at": application.decided_at.isoformat() if application.decided_at else "",
+        "issued_at": now.isoformat(),
+        "code": code,
+    }
+    content_sha256 = hashlib.sha256(canonical_json(content)).hexdigest()
+    public_key = agency_public_key(schema)
+    signing_key_id = key_id(public_key)
+    payload: dict[str, Any] = {
+        "v": PAYLOAD_VERSION,
+        "a": agency.slug,
+        "r": reference,
+        "h": holder,
+        "d": timezone.localdate(now).isoformat(),
+        "s": content_sha256,
+        "c": code,
+        "k": signing_key_id,
+    }
+    token = sign_payload(schema=schema, payload=payload)
+    certificate = Certificate(
+        application=application,
+        citizen=citizen,
+        code=code,
+        code_hash=code_digest(code),
+        reference=reference,
+        holder_name=holder,
+        service_code=service.code,
+        service_name_fr=service.name_fr,
+        service_name_en=service.name_en,
+        issued_at=now,
+        content_sha256=content_sha256,
+        signed_payload=token,
+        key_id=signing_key_id,
+    )
+    base_url = agency_base_url(schema)
+    qr_text = f"{certificate_verify_url(certificate, base_url=base_url)}#{token}"
+    html = render_certificate_html(
+        context={
+            "agency": agency,
+            "certificate": certificate,
+            "application": application,
+            "verify_url": certificate_verify_url(certificate, base_url=base_url),
+        },
+        qr_text=qr_text,
+        language=language_of(citizen.preferred_language),
+    )
+    pdf = html_to_pdf(html)
+    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
+    storage = storages["default"]
+    certificate.file_path = storage.save(
+        f"{schema}/certificates/{now:%Y}/{certificate.pk}.pdf", ContentFile(pdf)
+    )
+    try:
+        with transaction.atomic():
+            certificate.save(force_insert=True)
+            audit_record(
+                action="certificate.issued",
+                target_type="certificate",
+                target_id=certificate.pk,
+                changes={
+                    "application_id": {"old": None, "new": str(application.pk)},
+                    "reference": {"old": None, "new": reference},
+                    "sha256": {"old": None, "new": certificate.sha256},
+                    "key_id": {"old": None, "new": certificate.key_id},
+                },
+            )
+            notification_enqueue(
+                recipient_id=citizen.pk,
+                template=Template.CERTIFICATE_ISSUED,
+                application_id=application.pk,
+                certificate_id=certificate.pk,
+            )
+            webhook_event_emit(
+                event="certificate.issued",
+                data={
+                    "certificate_id": str(certificate.pk),
+                    "application_id": str(application.pk),
+                    "reference": reference,
+                    "code": code,
+                },
+            )
+    except Exception:
+        storage.delete(certificate.file_path)  # no orphan file for a certificate not recorded
+        raise
+    logger.info("certificate_issued", pdf_bytes=len(pdf))
+    return certificate
+
+
+@transaction.atomic
+def certificate_revoke(*, certificate_id: UUID, actor: User, reason: str) -> Certificate:
+    """Revoke a certificate of the current agency (audited, ``certificate.revoked`` event)."""
+    text = (reason or "").strip()
+    if not text or len(text) > MAX_REASON_CHARS:
+        raise RevocationReasonRequired(
+            errors={"reason": [str(RevocationReasonRequired.default_detail)]}
+        )
+    certificate = Certificate.objects.select_for_update().filter(pk=certificate_id).first()
+    if certificate is None:
+        raise CertificateNotFound()
+    if certificate.status == CertificateStatus.REVOKED:
+        raise CertificateAlreadyRevoked()
+    now = timezone.now()
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revoked_at = now
+    certificate.revoked_by = actor
+    certificate.revocation_reason = text
+    certificate.save(update_fields=["status", "revoked_at", "revoked_by", "revocation_reason"])
+    audit_record(
+        action="certificate.revoked",
+        target_type="certificate",
+        target_id=certificate.pk,
+        changes={
+            "status": {"old": CertificateStatus.VALID, "new": CertificateStatus.REVOKED},
+            "revoked_at": {"old": None, "new": now.isoformat()},
+            "revocation_reason": {"old": "[redacted]", "new": "[redacted]"},
+        },
+    )
+    webhook_event_emit(
+        event="certificate.revoked",
+        data={
+            "certificate_id": str(certificate.pk),
+            "application_id": str(certificate.application_id),
+            "reference": certificate.reference,
+            "code": certificate.code,
+        },
+    )
+    return certificate
+
+
+class Verdict:
+    """Answers of a verification."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class QRVerification:
+    """The verdict on a QR text, with the certificate when the agency knows it."""
+
+    status: str
+    payload: dict[str, Any] | None = None
+    certificate: Certificate | None = None
+
+
+def certificate_verify_qr(*, qr_text: str) -> QRVerification:
+    """Check a QR text against the current agency's key, then against its records.
+
+    ``invalid``: the signature does not hold (tampered, another agency's, not ours), or the
+    signed fields disagree with the record. ``unknown``: well signed but no such certificate
+    (e.g. issued from a restored backup). Otherwise ``valid`` or ``revoked``.
+    """
+    payload = verify_token(token_from_qr(qr_text), agency_public_key(current_schema()))
+    if payload is None:
+        return QRVerification(Verdict.INVALID)
+    certificate = certificate_get_by_code(code=str(payload.get("c", "")))
+    if certificate is None:
+        return QRVerification(Verdict.UNKNOWN, payload=payload)
+    if certificate.signed_payload.split(".")[0] != token_from_qr(qr_text).split(".")[0]:
+        return QRVerification(Verdict.INVALID, payload=payload)
+    status = Verdict.REVOKED if certificate.status == CertificateStatus.REVOKED else Verdict.VALID
+    return QRVerification(status, payload=payload, certificate=certificate)

@@ -1,0 +1,106 @@
+"""The outbox in the admin console: operators watch messages and re-queue dead letters.
+
+On an agency host the agency's administrators see its outbox; on the public host platform
+administrators see the platform's. Nobody edits a message by hand: the only change is the
+"re-queue" action on dead letters, which goes through ``outbox_requeue`` (audited).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_tenants.utils import get_public_schema_name
+
+from apps.accounts.admin_site import RoleAdminMixin
+from apps.accounts.models import Role
+from apps.core.tenancy import current_schema
+from apps.outbox.models import OutboxMessage, Status
+from apps.outbox.services import outbox_requeue
+
+OPERATOR_ROLES = frozenset({Role.AGENCY_ADMIN.value})
+
+
+class OperatorAdminMixin(RoleAdminMixin):
+    """Agency administrators on agency hosts, platform administrators on the public host."""
+
+    view_roles = OPERATOR_ROLES
+
+    def _is_platform_admin(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if current_schema() == get_public_schema_name():
+            return self._is_platform_admin(request)
+        return super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(OperatorAdminMixin, admin.ModelAdmin):
+    """Messages newest first; dead letters can be sent back to the relay."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "dead_at",
+        "short_error",
+    )
+    list_filter = ("status", "kind", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=id",)
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    actions = ["requeue_dead_letters"]
+    readonly_fields = (
+        "id",
+        "kind",
+        "status",
+        "attempts",
+        "payload",
+        "dedupe_key",
+        "created_at",
+        "next_attempt_at",
+        "lease_until",
+        "sent_at",
+        "dead_at",
+        "last_error",
+    )
+    fields = readonly_fields
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: OutboxMessage) -> str:
+        return obj.last_error[:80]
+
+    # Only "view" is needed: the console's model permissions are read-only on purpose, and
+    # this action is the one change operators make.
+    @admin.action(description=_("Re-queue the selected dead letters"), permissions=["view"])
+    def requeue_dead_letters(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        ids = list(queryset.filter(status=Status.DEAD).values_list("pk", flat=True))
+        count = outbox_requeue(message_ids=ids)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d message sent back to the relay.",
+                "%(count)d messages sent back to the relay.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )

@@ -1,0 +1,299 @@
+"""Writing, relaying and delivering outbox messages.
+
+* ``outbox_enqueue``: write a message in the caller's transaction; after commit the relay is
+  kicked for it (a broker outage then only delays it: the periodic relay publishes it later).
+* ``outbox_relay``: claim due pending messages of the current schema with
+  ``SELECT ... FOR UPDATE SKIP LOCKED`` and publish them to Celery. Concurrent relays never
+  publish the same row: a row is either locked by another relay (skipped) or already leased.
+* ``outbox_process``: what the delivery task does. Under the row lock: a message that is not
+  pending any more is left alone (a delivered row is never delivered again); otherwise the
+  handler runs and the row becomes ``sent``, or the attempt is counted and the row is either
+  scheduled again with exponential backoff or dead-lettered after ``OUTBOX_MAX_ATTEMPTS``.
+* ``outbox_requeue``: an operator sends dead letters back (audited).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any, cast
+from uuid import UUID
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from apps.audit.services import audit_record
+from apps.core.tenancy import current_schema
+from apps.outbox.handlers import DeliveryError, handler_for
+from apps.outbox.models import Kind, OutboxMessage, Status
+
+logger = structlog.get_logger(__name__)
+
+MAX_ERROR_CHARS = 2000
+# A retry that arrives this early (clock skew, timer slack) still counts as due.
+EARLY_TOLERANCE = timedelta(seconds=5)
+
+
+# --- Settings ------------------------------------------------------------------------------
+
+
+def max_attempts() -> int:
+    """Attempts before a message is dead-lettered (``OUTBOX_MAX_ATTEMPTS``)."""
+    return max(1, int(settings.OUTBOX_MAX_ATTEMPTS))
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before attempt ``attempts + 1``: exponential, capped, with 10 % jitter."""
+    base = float(settings.OUTBOX_RETRY_BASE_SECONDS)
+    cap = float(settings.OUTBOX_RETRY_MAX_SECONDS)
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return delay * (1 + random.random() / 10)  # noqa: S311 - jitter, not security
+
+
+def lease() -> timedelta:
+    """How long a published message is not published again (``OUTBOX_LEASE_SECONDS``)."""
+    return timedelta(seconds=float(settings.OUTBOX_LEASE_SECONDS))
+
+
+# --- Enqueue -------------------------------------------------------------------------------
+
+
+def outbox_enqueue(
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    dedupe_key: str = "",
+    not_before: Any = None,
+) -> OutboxMessage | None:
+    """Write one message in the current schema, in the caller's transaction.
+
+    ``payload`` holds ids and plain values (JSON), never ORM objects or personal data.
+    ``dedupe_key`` makes the enqueue happen once per key and schema: when a row with that key
+    exists already, nothing is written and None is returned. The relay is kicked for the row
+    once the transaction commits (nothing happens if it rolls back).
+    """
+    if kind not in Kind.values:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    message = OutboxMessage(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        next_attempt_at=not_before or timezone.now(),
+    )
+    if dedupe_key:
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            logger.info("outbox_duplicate_skipped", kind=kind)
+            return None
+    else:
+        message.save(force_insert=True)
+    transaction.on_commit(partial(_kick, current_schema(), [message.pk]))
+    return message
+
+
+def _kick(schema: str, message_ids: list[UUID]) -> None:
+    """After commit: publish the new rows now (a failure is logged; the beat relay retries)."""
+    try:
+        with schema_context(schema):
+            outbox_relay(message_ids=message_ids)
+    except Exception:  # never turn a committed change into an error for the caller
+        logger.exception("outbox_kick_failed", schema=schema)
+
+
+# --- Relay ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def broker_publisher() -> Iterator[Any]:
+    """``publish(message_id)`` over one broker connection, without publish retries.
+
+    The broker URL comes from settings (like the readiness check), so an unreachable broker
+    fails fast here instead of blocking the caller.
+    """
+    from apps.outbox.tasks import outbox_deliver
+    from config.celery import app
+
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+
+        def publish(message_id: UUID) -> None:
+            # ``connection`` is a real apply_async option the type stubs do not list.
+            cast(Any, outbox_deliver).apply_async(
+                kwargs={"message_id": str(message_id)}, connection=connection, retry=False
+            )
+
+        yield publish
+
+
+def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None = None) -> int:
+    """Publish the due pending messages of the current schema; return how many were published.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and leased once published, so relays
+    running at the same time (the after-commit kick, the periodic task, several workers)
+    never publish a row twice. A broker failure stops the batch; unpublished rows stay due.
+    """
+    now = timezone.now()
+    batch = limit or int(settings.OUTBOX_RELAY_BATCH)
+    published: list[UUID] = []
+    with transaction.atomic():
+        claim = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        )
+        if message_ids is not None:
+            claim = claim.filter(pk__in=list(message_ids))
+        rows = list(claim.order_by("next_attempt_at").values_list("pk", flat=True)[:batch])
+        if not rows:
+            return 0
+        try:
+            with broker_publisher() as publish:
+                for pk in rows:
+                    publish(pk)
+                    published.append(pk)
+        except Exception as exc:
+            logger.warning(
+                "outbox_publish_failed",
+                schema=current_schema(),
+                published=len(published),
+                pending=len(rows) - len(published),
+                error=exc.__class__.__name__,
+            )
+        if published:
+            OutboxMessage.objects.filter(pk__in=published).update(lease_until=now + lease())
+    if published:
+        logger.info("outbox_relayed", schema=current_schema(), published=len(published))
+    return len(published)
+
+
+# --- Delivery ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """What one delivery attempt did: the row's status and, if retried, in how many seconds."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{exc.__class__.__name__}: {exc}"
+    return text[:MAX_ERROR_CHARS]
+
+
+def outbox_process(*, message_id: UUID) -> ProcessOutcome:
+    """Attempt one message of the current schema, at most once at a time, never after success.
+
+    Returns ``missing`` (no such row), ``not_due`` (an early duplicate), the status it found
+    (``sent``/``dead``: nothing done), or the outcome of this attempt.
+    """
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return ProcessOutcome("missing")
+        if message.status != Status.PENDING:
+            logger.info("outbox_already_done", kind=message.kind, status=message.status)
+            return ProcessOutcome(message.status)
+        now = timezone.now()
+        if message.next_attempt_at > now + EARLY_TOLERANCE:
+            return ProcessOutcome("not_due")
+        try:
+            with transaction.atomic():
+                handler_for(message.kind)(message)
+        except Exception as exc:
+            return _attempt_failed(message, exc, now=now)
+        message.attempts += 1
+        message.status = Status.SENT
+        message.sent_at = timezone.now()
+        message.last_error = ""
+        message.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+    logger.info("outbox_sent", kind=message.kind, attempts=message.attempts)
+    return ProcessOutcome(Status.SENT)
+
+
+def _attempt_failed(message: OutboxMessage, exc: Exception, *, now: Any) -> ProcessOutcome:
+    on_failure = getattr(exc, "on_failure", None)
+    if on_failure is not None:
+        on_failure()
+    permanent = isinstance(exc, DeliveryError) and exc.permanent
+    message.attempts += 1
+    message.last_error = _error_text(exc)
+    if permanent or message.attempts >= max_attempts():
+        message.status = Status.DEAD
+        message.dead_at = now
+        message.save(update_fields=["attempts", "last_error", "status", "dead_at"])
+        audit_record(
+            action="outbox.dead_lettered",
+            target_type="outbox_message",
+            target_id=message.pk,
+            outcome="failure",
+            changes={
+                "status": {"old": Status.PENDING, "new": Status.DEAD},
+                "attempts": {"old": message.attempts - 1, "new": message.attempts},
+            },
+        )
+        logger.warning(
+            "outbox_dead_lettered",
+            kind=message.kind,
+            attempts=message.attempts,
+            error=exc.__class__.__name__,
+        )
+        return ProcessOutcome(Status.DEAD)
+    delay = retry_delay(message.attempts)
+    message.next_attempt_at = now + timedelta(seconds=delay)
+    # The retry is published by the task itself; the relay takes over only if it is lost.
+    message.lease_until = message.next_attempt_at + lease()
+    message.save(update_fields=["attempts", "last_error", "next_attempt_at", "lease_until"])
+    logger.warning(
+        "outbox_attempt_failed",
+        kind=message.kind,
+        attempts=message.attempts,
+        retry_in=round(delay, 3),
+        error=exc.__class__.__name__,
+    )
+    return ProcessOutcome(Status.PENDING, retry_in=delay)
+
+
+# --- Operators -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def outbox_requeue(*, message_ids: Iterable[UUID]) -> int:
+    """Send dead letters of the current schema back to the relay, attempts reset (audited).
+
+    Messages that are not dead are left alone. Returns how many were re-queued.
+    """
+    now = timezone.now()
+    messages = list(
+        OutboxMessage.objects.select_for_update()
+        .filter(pk__in=list(message_ids), status=Status.DEAD)
+        .order_by("created_at")
+    )
+    for message in messages:
+        message.status = Status.PENDING
+        message.attempts = 0
+        message.next_attempt_at = now
+        message.lease_until = None
+        message.dead_at = None
+        message.save(
+            update_fields=["status", "attempts", "next_attempt_at", "lease_until", "dead_at"]
+        )
+        audit_record(
+            action="outbox.requeued",
+            target_type="outbox_message",
+            target_id=message.pk,
+            changes={"status": {"old": Status.DEAD, "new": Status.PENDING}},
+        )
+    if messages:
+        transaction.on_commit(partial(_kick, current_schema(), [m.pk for m in messages]))
+    return len(messages)
