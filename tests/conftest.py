@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
 from apps.accounts.tokens import IssuedTokens, TokenKind, issue_user_tokens
+from apps.agencies import hostcache
 from apps.agencies.models import Agency
 from apps.agencies.services import agency_create
 from apps.core.context import set_context
@@ -64,6 +65,7 @@ def _isolate_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every test starts on the public schema with empty caches, an empty hot-key store (rate
     limits, lockouts, the token denylist live there) and no work context."""
     cache.clear()
+    hostcache.clear()  # entries may describe rows that an earlier test's rollback undid
     set_context(None)
     hotkeys = {
         "default": {
@@ -74,6 +76,7 @@ def _isolate_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with override_settings(HOTKEYS=hotkeys):  # opened lazily, on first use
         yield
     connection.set_schema_to_public()
+    hostcache.clear()
     set_context(None)
 
 

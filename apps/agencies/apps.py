@@ -9,3 +9,7 @@ class AgenciesConfig(AppConfig):
     name = "apps.agencies"
     label = "agencies"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Connect the host-cache invalidation signals."""
+        from apps.agencies import signals  # noqa: F401

@@ -43,7 +43,6 @@ class AgencyMiddleware:
             return problem_response(
                 status=404, code="agency_not_found", detail=_("No agency answers at this address.")
             )
-        agency.domain_url = host
         request.tenant = agency  # type: ignore[attr-defined]
         activate_agency(agency)
         try:

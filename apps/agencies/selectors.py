@@ -5,15 +5,22 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
+from apps.agencies import hostcache
 from apps.agencies.models import Agency, Domain
 
 
 def agency_for_host(host: str) -> Agency | None:
-    """The agency a host name belongs to, or None (one query)."""
+    """The agency a host name belongs to, or None.
+
+    Served from the per-process host cache when it is current (no query); otherwise one query.
+    """
+    generation = hostcache.current_generation()
+    hit, cached = hostcache.cached_lookup(host, generation)
+    if hit:
+        return cached
     domain = Domain.objects.select_related("tenant").filter(domain=host).first()
-    if domain is None:
-        return None
-    agency: Agency = domain.tenant
+    agency: Agency | None = domain.tenant if domain is not None else None
+    hostcache.remember(host, agency, generation)
     return agency
 
 
