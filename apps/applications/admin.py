@@ -8,7 +8,7 @@ ETag it showed, so a decision on a page someone else changed meanwhile is refuse
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -32,7 +32,7 @@ from apps.applications.answers import answer_rows
 from apps.applications.api.views import attachment_file_response
 from apps.applications.errors import AttachmentNotFound
 from apps.applications.models import Application, InternalNote, ReferenceSequence
-from apps.applications.references import reference_prefix_set
+from apps.applications.references import PREFIX_RE, reference_prefix_set
 from apps.applications.workflow import (
     STAFF_VISIBLE,
     STAFF_WORKERS,
@@ -105,13 +105,18 @@ class AssigneeFilter(admin.SimpleListFilter):
 # --- Forms -----------------------------------------------------------------------------------
 
 
+class StaffChoiceField(forms.ModelChoiceField):
+    """Members of the agency by name (or address)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.email or obj.pk)
+
+
 class TransitionForm(forms.Form):
     """The intermediate page of a decision: reason or message, assignee, the ETag shown."""
 
     etag = forms.CharField(widget=forms.HiddenInput)
-    assignee = forms.ModelChoiceField(
-        queryset=User.objects.none(), label=_("Assign to"), required=False
-    )
+    assignee = StaffChoiceField(queryset=User.objects.none(), label=_("Assign to"), required=False)
     reason = forms.CharField(
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 5}), required=False
     )
@@ -121,8 +126,9 @@ class TransitionForm(forms.Form):
         transition = transition_get(action)
         assert transition is not None
         if transition.assignment is Assignment.GIVEN:
-            self.fields["assignee"].required = True
-            self.fields["assignee"].queryset = User.objects.filter(
+            assignee = cast(StaffChoiceField, self.fields["assignee"])
+            assignee.required = True
+            assignee.queryset = User.objects.filter(
                 pk__in=Membership.objects.filter(
                     agency__schema_name=current_schema(),
                     is_active=True,
@@ -130,9 +136,6 @@ class TransitionForm(forms.Form):
                 ).values("user_id"),
                 is_active=True,
             ).order_by("last_name", "first_name")
-            self.fields["assignee"].label_from_instance = (  # type: ignore[attr-defined]
-                lambda user: user.get_full_name() or user.email or str(user.pk)
-            )
         else:
             del self.fields["assignee"]
         if transition.reason is Reason.NONE:
@@ -146,11 +149,11 @@ class TransitionForm(forms.Form):
 # --- Inline notes ----------------------------------------------------------------------------
 
 
-class InternalNoteFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+class InternalNoteFormSet(BaseInlineFormSet):
     """New notes are written through ``application_note_add`` (audit), never edited."""
 
 
-class InternalNoteInline(RoleAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class InternalNoteInline(RoleAdminMixin, admin.TabularInline):
     model = InternalNote
     formset = InternalNoteFormSet
     fields = ("body", "author_name", "created_at")
@@ -186,7 +189,7 @@ class InternalNoteInline(RoleAdminMixin, admin.TabularInline):  # type: ignore[t
 
 
 @admin.register(Application)
-class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     """Work queue (filters, overdue highlighted) and the application page."""
 
     view_roles = frozenset({Role.AUDITOR})
@@ -276,7 +279,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         user, role = console_actor(request)
         application = self._visible(object_id)
         if application is None or not self.has_view_permission(request, application):
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._missing(request)
         if request.method == "GET":
             services.application_view_record(application=application)
         context = {
@@ -297,6 +300,11 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
             "available_actions": self._action_links(application, user=user, role=role),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _missing(self, request: HttpRequest) -> HttpResponse:
+        """Like Django's own answer to a missing object: back to the queue with a message."""
+        messages.warning(request, gettext("This application does not exist or is not visible."))
+        return HttpResponseRedirect(reverse("admin:applications_application_changelist"))
 
     def _visible(self, object_id: str) -> Application | None:
         try:
@@ -330,6 +338,8 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         if formset.model is not InternalNote:  # pragma: no cover - the only inline
             return
         user, role = console_actor(request)
+        # What Django's change message reads after a save (nothing saved directly here).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for note_form in formset.forms:
             if note_form.instance.pk and not note_form.instance._state.adding:
                 continue
@@ -349,7 +359,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
 
     # --- extra pages ---
 
-    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+    def get_urls(self) -> list[URLPattern]:
         extra = [
             path(
                 "<uuid:object_id>/act/<str:action>/",
@@ -371,7 +381,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
             raise PermissionDenied
         application = selectors.application_get_for_staff(application_id=object_id)
         if application is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+            return self._missing(request)
         change_url = reverse("admin:applications_application_change", args=[application.pk])
         form = TransitionForm(
             request.POST if request.method == "POST" else None,
@@ -411,7 +421,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
 
     def attachment_view(
         self, request: HttpRequest, object_id: UUID, attachment_id: UUID
-    ) -> HttpResponse:
+    ) -> HttpResponseBase:
         """Stream a document to a member allowed to read the application (audited)."""
         console_actor(request)
         if not self.has_view_permission(request):
@@ -487,9 +497,25 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         return super().get_actions(request)
 
 
+class ReferenceSequenceForm(forms.ModelForm):
+    """The prefix is 1 to 8 capital letters (lowercase is accepted and raised)."""
+
+    class Meta:
+        model = ReferenceSequence
+        fields = ("year", "prefix")
+
+    def clean_prefix(self) -> str:
+        prefix = str(self.cleaned_data.get("prefix") or "").strip().upper()
+        if prefix and not PREFIX_RE.match(prefix):
+            raise forms.ValidationError(gettext("Use 1 to 8 capital letters."))
+        return prefix
+
+
 @admin.register(ReferenceSequence)
-class ReferenceSequenceAdmin(RoleAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ReferenceSequenceAdmin(RoleAdminMixin, admin.ModelAdmin):
     """Agency admins may override the prefix of a year's references (``EC`` by default)."""
+
+    form = ReferenceSequenceForm
 
     view_roles = frozenset({Role.SUPERVISOR, Role.AUDITOR})
     add_roles = frozenset({Role.AGENCY_ADMIN})

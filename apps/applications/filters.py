@@ -31,9 +31,7 @@ class StaffApplicationFilter(django_filters.FilterSet):
         choices=[(value, label) for value, label in Status.choices if value in STAFF_VISIBLE],
         help_text=_("One or more statuses."),
     )
-    service = django_filters.CharFilter(
-        field_name="service__code", help_text=_("Service code.")
-    )
+    service = django_filters.CharFilter(field_name="service__code", help_text=_("Service code."))
     assignee = django_filters.CharFilter(
         method="filter_assignee",
         help_text=_('A staff member\'s id, "me" or "none" (not assigned).'),

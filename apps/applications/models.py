@@ -47,7 +47,7 @@ class Application(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(_("reference"), max_length=32, unique=True, null=True, blank=True)  # noqa: DJ001 - NULL for drafts so the unique index allows many
+    reference = models.CharField(_("reference"), max_length=32, unique=True, null=True, blank=True)
     service = models.ForeignKey(
         "catalogue.Service",
         on_delete=models.PROTECT,

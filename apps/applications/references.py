@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.applications.models import ReferenceSequence
 from apps.audit.services import audit_changes, audit_record
 from apps.core.errors import InvalidInput
+from apps.core.tenancy import current_schema
 
 NUMBER_DIGITS = 6
 
@@ -47,11 +48,11 @@ def reference_allocate(*, at: datetime | None = None) -> str:
     sequence = ReferenceSequence.objects.select_for_update().get(year=year)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
-    prefix = sequence.prefix or default_prefix(connection.schema_name)
+    prefix = sequence.prefix or default_prefix(current_schema())
     return reference_format(prefix=prefix, year=year, number=sequence.last_number)
 
 
-_PREFIX_RE = re.compile(r"^[A-Z]{1,8}$")
+PREFIX_RE = re.compile(r"^[A-Z]{1,8}$")
 
 
 @transaction.atomic
@@ -61,7 +62,7 @@ def reference_prefix_set(*, year: int, prefix: str) -> ReferenceSequence:
     Numbers go on from where they are: only the letters change.
     """
     prefix = prefix.strip().upper()
-    if prefix and not _PREFIX_RE.match(prefix):
+    if prefix and not PREFIX_RE.match(prefix):
         raise InvalidInput(errors={"prefix": [_("Use 1 to 8 capital letters.")]})
     ReferenceSequence.objects.bulk_create([ReferenceSequence(year=year)], ignore_conflicts=True)
     sequence = ReferenceSequence.objects.select_for_update().get(year=year)

@@ -81,7 +81,10 @@ def application_list_for_staff() -> QuerySet[Application]:
 def application_queue_for_staff() -> QuerySet[Application]:
     """The work queue's rows: like ``application_list_for_staff`` without the heavy JSON columns."""
     return application_list_for_staff().defer(
-        "form_data", "service__form_schema", "service__document_types", "service__description_fr",
+        "form_data",
+        "service__form_schema",
+        "service__document_types",
+        "service__description_fr",
         "service__description_en",
     )
 
@@ -97,14 +100,10 @@ def application_get_for_staff(*, application_id: UUID) -> Application | None:
                     "occurred_at", "id"
                 ),
             ),
-            Prefetch(
-                "attachments", queryset=Attachment.objects.order_by("created_at", "id")
-            ),
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")),
             Prefetch(
                 "notes",
-                queryset=InternalNote.objects.select_related("author").order_by(
-                    "created_at", "id"
-                ),
+                queryset=InternalNote.objects.select_related("author").order_by("created_at", "id"),
             ),
         )
         .filter(pk=application_id)
@@ -117,9 +116,7 @@ def attachment_get(*, application: Application, attachment_id: UUID) -> Attachme
     return Attachment.objects.filter(application=application, pk=attachment_id).first()
 
 
-def application_get_visible(
-    *, application_id: UUID, citizen_id: UUID | None
-) -> Application | None:
+def application_get_visible(*, application_id: UUID, citizen_id: UUID | None) -> Application | None:
     """The application without related rows: the citizen's own, or any non-draft for staff."""
     queryset = Application.objects.select_related("service").filter(pk=application_id)
     if citizen_id is not None:

@@ -41,9 +41,7 @@ def flag_overdue() -> int:
 def flag_overdue_all_agencies() -> int:
     """Periodic: queue ``flag_overdue`` once per active agency, each in its own schema."""
     set_context(system_context("applications.flag_overdue_all_agencies"))
-    schemas = list(
-        agency_list(include_inactive=False).values_list("schema_name", flat=True)
-    )
+    schemas = list(agency_list(include_inactive=False).values_list("schema_name", flat=True))
     for schema in schemas:
         with schema_context(schema):
             flag_overdue.delay()

@@ -7,7 +7,7 @@ admin console. Nothing else changes an application's status.
     draft ──submit──▶ submitted ──take/assign──▶ in_review ──approve──▶ approved ──close──▶ closed
                          ▲                          │  └────reject───▶ rejected ──close──▶ closed
                          └──answer_info── info_requested ◀──request_info
-    draft / submitted / in_review / info_requested ──withdraw (citizen)──▶ withdrawn ──close──▶ closed
+    draft / submitted / in_review / info_requested ──withdraw──▶ withdrawn ──close──▶ closed
 """
 
 from __future__ import annotations

@@ -121,7 +121,13 @@ class Caller:
 
 @pytest.fixture
 def people(
-    db: None, agency_a: Agency, agency_b: Agency, citizen: User, other_citizen: User, staff_of, tokens
+    db: None,
+    agency_a: Agency,
+    agency_b: Agency,
+    citizen: User,
+    other_citizen: User,
+    staff_of,
+    tokens,
 ) -> dict[str, Caller]:
     """Every kind of caller of the permission matrix, for agency A."""
     callers: dict[str, Caller] = {

@@ -83,7 +83,10 @@ def test_the_claimed_type_does_not_matter_only_the_content(api, service_a, citiz
 
     response = api(HOST_A, tokens(citizen).access).post(
         url(application),
-        {"document_type": DOC, "file": upload(PNG, name="scan.pdf", content_type="application/pdf")},
+        {
+            "document_type": DOC,
+            "file": upload(PNG, name="scan.pdf", content_type="application/pdf"),
+        },
         format="multipart",
     )
 
@@ -285,16 +288,14 @@ def test_staff_cannot_download_from_a_draft(api, service_a, citizen, tokens, sta
         attachment = Attachment.objects.get(application=application)
     agent = staff_of(agency_a, Role.AGENT)
 
-    response = api(HOST_A, tokens(agent, TokenKind.STAFF, agency=agency_a, role=Role.AGENT).access).get(
-        f"/api/v1/staff/applications/{application.id}/attachments/{attachment.id}/"
-    )
+    response = api(
+        HOST_A, tokens(agent, TokenKind.STAFF, agency=agency_a, role=Role.AGENT).access
+    ).get(f"/api/v1/staff/applications/{application.id}/attachments/{attachment.id}/")
 
     assert_problem(response, 404, "application_not_found")
 
 
-def test_a_file_missing_from_storage_is_404_not_500(
-    api, service_a, citizen, tokens, media_root
-):
+def test_a_file_missing_from_storage_is_404_not_500(api, service_a, citizen, tokens, media_root):
     application = draft("agence_a", citizen)
     with schema_context("agence_a"):
         attachment = Attachment.objects.get(application=application)

@@ -126,9 +126,7 @@ def test_unknown_fields_in_the_body_are_refused(api, service_a, citizen, tokens)
     assert_problem(response, 400, "unknown_field")
 
 
-def test_valid_answers_are_saved_and_audited_without_their_values(
-    api, service_a, citizen, tokens
-):
+def test_valid_answers_are_saved_and_audited_without_their_values(api, service_a, citizen, tokens):
     client = api(HOST_A, tokens(citizen).access)
     created = client.post(LIST, {"service": SERVICE_CODE}, format="json")
 
@@ -173,7 +171,8 @@ def test_submission_gives_a_reference_and_a_deadline(api, service_a, citizen, to
     body = response.json()
     assert body["status"] == "submitted"
     assert re.fullmatch(r"AA-\d{4}-\d{6}", body["reference"])
-    assert body["submitted_at"] and body["due_at"] > body["submitted_at"]
+    assert body["submitted_at"]
+    assert body["due_at"] > body["submitted_at"]
     assert body["actions"] == ["withdraw"]
     [event] = events("agence_a", application.id, "application.submitted")
     assert event.changes["status"] == {"old": "draft", "new": "submitted"}
@@ -197,8 +196,12 @@ def test_submission_replayed_with_the_same_key_submits_once(api, service_a, citi
     client = api(HOST_A, tokens(citizen).access)
     key = str(uuid.uuid4())
 
-    first = client.post(f"{detail(application.id)}submit/", {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
-    again = client.post(f"{detail(application.id)}submit/", {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    first = client.post(
+        f"{detail(application.id)}submit/", {}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    again = client.post(
+        f"{detail(application.id)}submit/", {}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
 
     assert first.status_code == again.status_code == 200
     assert again["Idempotent-Replayed"] == "true"
@@ -208,9 +211,7 @@ def test_submission_replayed_with_the_same_key_submits_once(api, service_a, citi
         assert ReferenceSequence.objects.get().last_number == 1
 
 
-def test_replayed_key_with_another_body_is_422_and_changes_nothing(
-    api, service_a, citizen, tokens
-):
+def test_replayed_key_with_another_body_is_422_and_changes_nothing(api, service_a, citizen, tokens):
     first_app = draft("agence_a", citizen)
     second_app = draft("agence_a", citizen)
     client = api(HOST_A, tokens(citizen).access)
@@ -293,7 +294,9 @@ def test_another_citizen_cannot_change_or_submit_it(api, service_a, citizen, oth
 
     responses = [
         client.patch(detail(application.id), {"form_data": VALID_FORM}, format="json"),
-        client.post(f"{detail(application.id)}submit/", {}, format="json", HTTP_IDEMPOTENCY_KEY="x"),
+        client.post(
+            f"{detail(application.id)}submit/", {}, format="json", HTTP_IDEMPOTENCY_KEY="x"
+        ),
         client.post(f"{detail(application.id)}withdraw/", {}, format="json"),
         client.post(f"{detail(application.id)}answer-info/", {}, format="json"),
     ]

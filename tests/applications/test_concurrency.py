@@ -31,6 +31,15 @@ from tests.conftest import HOST_A
 from tests.factories import UserFactory
 
 
+def _allocate_then_fail() -> None:
+    from django.db import transaction
+
+    from apps.applications.references import reference_allocate
+
+    with transaction.atomic():
+        reference_allocate()
+        raise RuntimeError("the submission failed after allocating")
+
 
 @pytest.mark.django_db
 def test_a_rolled_back_submission_gives_its_number_back(agency_a, citizen):
@@ -42,9 +51,8 @@ def test_a_rolled_back_submission_gives_its_number_back(agency_a, citizen):
     with schema_context("agence_a"):
         with transaction.atomic():
             first = reference_allocate()
-        with pytest.raises(RuntimeError), transaction.atomic():
-            reference_allocate()
-            raise RuntimeError("the submission failed after allocating")
+        with pytest.raises(RuntimeError):
+            _allocate_then_fail()
         with transaction.atomic():
             second = reference_allocate()
 

@@ -67,7 +67,9 @@ def test_citizen_list_and_create(api, people, service_a, name):
 
 
 @pytest.mark.parametrize("name", CALLERS)
-def test_citizen_read_change_and_documents_of_an_application(api, people, in_state, service_a, name):
+def test_citizen_read_change_and_documents_of_an_application(
+    api, people, in_state, service_a, name
+):
     application = in_state("draft")
     with schema_context("agence_a"):
         attachment = Attachment.objects.get(application=application)

@@ -73,9 +73,7 @@ def test_filters(in_state, staff, service_a, agency_a, citizen):
     service_create("agence_a", code="certificat-residence", name_fr="Certificat de résidence")
     with schema_context("agence_a"):
         late = in_state("submitted")
-        Application.objects.filter(pk=late.pk).update(
-            due_at=timezone.now() - dt.timedelta(days=1)
-        )
+        Application.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(days=1))
         Application.objects.filter(pk=approved.pk).update(
             due_at=timezone.now() - dt.timedelta(days=1),
             submitted_at=timezone.now() - dt.timedelta(days=40),
@@ -145,10 +143,11 @@ def test_ordering_and_pagination(in_state, staff, service_a):
 
 
 def test_the_queue_runs_the_same_queries_for_5_or_50_rows(in_state, staff, service_a):
-    supervisor, client = staff(Role.SUPERVISOR)
+    _, client = staff(Role.SUPERVISOR)
     for index in range(55):
         in_state("in_review" if index % 2 else "submitted")
 
+    client.get(QUEUE)  # warm-up: the first request also sets the connection's search_path
     counts = {}
     for size in (5, 50):
         with CaptureQueriesContext(connection) as queries:
@@ -158,9 +157,9 @@ def test_the_queue_runs_the_same_queries_for_5_or_50_rows(in_state, staff, servi
         counts[size] = len(queries)
 
     assert counts[5] == counts[50]
-    # Host lookup and search_path (middleware), token user, count, one page query with the
-    # service, the citizen and the assignee joined.
-    assert counts[50] <= 6
+    # Host lookup (middleware), token user, count, one page query with the service, the
+    # citizen and the assignee joined.
+    assert counts[50] <= 4
 
 
 def test_detail_shows_labelled_answers_history_documents_and_notes_and_is_audited(
@@ -175,7 +174,11 @@ def test_detail_shows_labelled_answers_history_documents_and_notes_and_is_audite
     assert response.status_code == 200
     body = response.json()
     assert response["ETag"] == Application(id=application.id, version=body["version"]).etag
-    assert {"path": "naissance.date", "label": "Naissance › Date de naissance", "value": "2001-04-12"} in body["answers"]
+    assert {
+        "path": "naissance.date",
+        "label": "Naissance › Date de naissance",
+        "value": "2001-04-12",
+    } in body["answers"]
     assert {"path": "nom", "label": "Nom de famille", "value": "Mensah"} in body["answers"]
     assert [h["action"] for h in body["history"]] == ["create", "submit", "take"]
     assert body["history"][-1]["actor"]["id"] == str(agent.id)
@@ -240,7 +243,6 @@ def test_staff_actions_without_if_match_are_428(in_state, staff, service_a):
 def test_a_stale_etag_is_412_and_nothing_changes(in_state, staff, service_a, if_match):
     agent, client = staff(Role.AGENT)
     application = in_state("in_review", agent=agent)
-    before = AuditEvent.objects.count()
 
     response = client.post(
         f"{detail(application)}approve/", {}, format="json", HTTP_IF_MATCH=if_match
@@ -279,7 +281,10 @@ def test_rejection_needs_a_reason(in_state, staff, service_a):
         f"{detail(application)}reject/", {"reason": "   "}, format="json", HTTP_IF_MATCH=etag
     )
     done = client.post(
-        f"{detail(application)}reject/", {"reason": "Acte introuvable"}, format="json", HTTP_IF_MATCH=etag
+        f"{detail(application)}reject/",
+        {"reason": "Acte introuvable"},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
 
     assert "reason" in assert_problem(missing, 400, "validation_failed")["errors"]
@@ -293,7 +298,9 @@ def test_request_info_needs_a_message(in_state, staff, service_a):
     application = in_state("in_review", agent=agent)
     etag = client.get(detail(application))["ETag"]
 
-    response = client.post(f"{detail(application)}request-info/", {}, format="json", HTTP_IF_MATCH=etag)
+    response = client.post(
+        f"{detail(application)}request-info/", {}, format="json", HTTP_IF_MATCH=etag
+    )
 
     assert "message" in assert_problem(response, 400, "validation_failed")["errors"]
 
@@ -306,7 +313,9 @@ def test_an_agent_cannot_decide_on_a_colleagues_application(in_state, staff, ser
     for action in ("approve", "request-info", "reject"):
         response = client.post(
             f"{detail(application)}{action}/",
-            {"reason": "x"} if action == "reject" else ({"message": "x"} if action == "request-info" else {}),
+            {"reason": "x"}
+            if action == "reject"
+            else ({"message": "x"} if action == "request-info" else {}),
             format="json",
             HTTP_IF_MATCH=etag,
         )
@@ -338,17 +347,29 @@ def test_supervisor_assigns_and_reassigns(in_state, staff, service_a, staff_of, 
     etag = client.get(detail(application))["ETag"]
 
     assigned = client.post(
-        f"{detail(application)}assign/", {"assignee": str(agent_1.id)}, format="json", HTTP_IF_MATCH=etag
+        f"{detail(application)}assign/",
+        {"assignee": str(agent_1.id)},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
     etag = assigned["ETag"]
     to_auditor = client.post(
-        f"{detail(application)}reassign/", {"assignee": str(auditor.id)}, format="json", HTTP_IF_MATCH=etag
+        f"{detail(application)}reassign/",
+        {"assignee": str(auditor.id)},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
     to_stranger = client.post(
-        f"{detail(application)}reassign/", {"assignee": str(stranger.id)}, format="json", HTTP_IF_MATCH=etag
+        f"{detail(application)}reassign/",
+        {"assignee": str(stranger.id)},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
     to_same = client.post(
-        f"{detail(application)}reassign/", {"assignee": str(agent_1.id)}, format="json", HTTP_IF_MATCH=etag
+        f"{detail(application)}reassign/",
+        {"assignee": str(agent_1.id)},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
     reassigned = client.post(
         f"{detail(application)}reassign/",
@@ -358,7 +379,10 @@ def test_supervisor_assigns_and_reassigns(in_state, staff, service_a, staff_of, 
     )
 
     assert assigned.status_code == 200
-    assert (assigned.json()["status"], assigned.json()["assignee"]["id"]) == ("in_review", str(agent_1.id))
+    assert (assigned.json()["status"], assigned.json()["assignee"]["id"]) == (
+        "in_review",
+        str(agent_1.id),
+    )
     for refused in (to_auditor, to_stranger, to_same):
         assert "assignee" in assert_problem(refused, 400, "assignee_invalid")["errors"]
     assert reassigned.status_code == 200
@@ -375,21 +399,30 @@ def test_agents_cannot_assign_others(in_state, staff, service_a):
     etag = client.get(detail(application))["ETag"]
 
     response = client.post(
-        f"{detail(application)}assign/", {"assignee": str(colleague.id)}, format="json", HTTP_IF_MATCH=etag
+        f"{detail(application)}assign/",
+        {"assignee": str(colleague.id)},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
 
     assert_problem(response, 403, "transition_forbidden")
 
 
-def test_notes_are_staff_only_and_audited_without_their_text(in_state, staff, service_a, citizen, tokens, api):
+def test_notes_are_staff_only_and_audited_without_their_text(
+    in_state, staff, service_a, citizen, tokens, api
+):
     agent, client = staff(Role.AGENT)
     _, auditor_client = staff(Role.AUDITOR)
     application = in_state("submitted")
 
-    created = client.post(f"{detail(application)}notes/", {"body": "Appeler la mairie"}, format="json")
+    created = client.post(
+        f"{detail(application)}notes/", {"body": "Appeler la mairie"}, format="json"
+    )
     by_auditor = auditor_client.post(f"{detail(application)}notes/", {"body": "x"}, format="json")
     blank = client.post(f"{detail(application)}notes/", {"body": "  "}, format="json")
-    seen_by_citizen = api(HOST_A, tokens(citizen).access).get(f"/api/v1/applications/{application.id}/")
+    seen_by_citizen = api(HOST_A, tokens(citizen).access).get(
+        f"/api/v1/applications/{application.id}/"
+    )
 
     assert created.status_code == 201, created.content
     assert created.json()["author"]["id"] == str(agent.id)

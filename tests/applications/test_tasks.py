@@ -62,9 +62,7 @@ def test_the_periodic_task_queues_one_task_per_active_agency_in_its_schema(
     agency_a, agency_b, monkeypatch
 ):
     queued: list[str] = []
-    monkeypatch.setattr(
-        tasks.flag_overdue, "delay", lambda: queued.append(connection.schema_name)
-    )
+    monkeypatch.setattr(tasks.flag_overdue, "delay", lambda: queued.append(connection.schema_name))
     from apps.agencies.models import Agency
 
     Agency.objects.filter(pk=agency_b.pk).update(is_active=False)
@@ -81,13 +79,19 @@ def test_followup_task_reads_the_application(in_state, service_a):
     application = in_state("submitted")
 
     with schema_context("agence_a"):
-        assert tasks.application_followup(
-            application_id=str(application.id), event="application.submitted"
-        ) == "submitted"
+        assert (
+            tasks.application_followup(
+                application_id=str(application.id), event="application.submitted"
+            )
+            == "submitted"
+        )
     with schema_context("agence_b"):
-        assert tasks.application_followup(
-            application_id=str(application.id), event="application.submitted"
-        ) is None
+        assert (
+            tasks.application_followup(
+                application_id=str(application.id), event="application.submitted"
+            )
+            is None
+        )
 
 
 def test_the_beat_schedule_runs_the_fan_out(settings):

@@ -176,14 +176,14 @@ def test_follow_up_work_is_queued_after_commit_only(
     from apps.applications import tasks
 
     queued = []
-    monkeypatch.setattr(
-        tasks.application_followup, "delay", lambda **kwargs: queued.append(kwargs)
-    )
+    monkeypatch.setattr(tasks.application_followup, "delay", lambda **kwargs: queued.append(kwargs))
     application = in_state("draft")
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with schema_context("agence_a"):
-            services.application_submit(application_id=application.id, citizen=citizen)
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        schema_context("agence_a"),
+    ):
+        services.application_submit(application_id=application.id, citizen=citizen)
     assert queued == []  # not before the commit
 
     for callback in callbacks:
@@ -209,9 +209,10 @@ def test_a_broker_outage_after_commit_is_logged_not_raised(
 
 
 def test_actions_available_follow_the_rules():
-    assert actions_available(
-        status="in_review", role=Role.AGENT, is_assignee=False, has_assignee=True
-    ) == []
+    assert (
+        actions_available(status="in_review", role=Role.AGENT, is_assignee=False, has_assignee=True)
+        == []
+    )
     assert actions_available(
         status="in_review", role=Role.AGENT, is_assignee=True, has_assignee=True
     ) == ["request_info", "approve", "reject"]
@@ -221,9 +222,12 @@ def test_actions_available_follow_the_rules():
     assert actions_available(
         status="submitted", role=Role.SUPERVISOR, is_assignee=False, has_assignee=True
     ) == ["assign", "reassign"]
-    assert actions_available(
-        status="approved", role=Role.AUDITOR, is_assignee=False, has_assignee=True
-    ) == []
+    assert (
+        actions_available(
+            status="approved", role=Role.AUDITOR, is_assignee=False, has_assignee=True
+        )
+        == []
+    )
 
 
 def test_submission_sets_the_deadline_from_working_days(in_state, citizen, service_a):

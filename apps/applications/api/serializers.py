@@ -68,7 +68,10 @@ class StaffRequestInfoInputSerializer(StrictInputSerializer):
 
 class StaffDecisionInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_REASON_CHARS, help_text="Shown to the citizen."
+        required=False,
+        allow_blank=True,
+        max_length=MAX_REASON_CHARS,
+        help_text="Shown to the citizen.",
     )
 
 
@@ -85,12 +88,12 @@ class StaffNoteInputSerializer(StrictInputSerializer):
 # --- Outputs ---------------------------------------------------------------------------------
 
 
-class ApplicationServiceOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ApplicationServiceOutputSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class PersonOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PersonOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.SerializerMethodField()
 
@@ -98,7 +101,7 @@ class PersonOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return user.get_full_name() or str(user.email or user.phone or "")
 
 
-class AttachmentOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AttachmentOutputSerializer(serializers.ModelSerializer):
     file_name = serializers.CharField(source="original_name")
     uploaded_at = serializers.DateTimeField(source="created_at")
 
@@ -107,7 +110,7 @@ class AttachmentOutputSerializer(serializers.ModelSerializer):  # type: ignore[t
         fields = ("id", "document_type", "file_name", "mime_type", "size", "sha256", "uploaded_at")
 
 
-class CitizenHistoryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class CitizenHistoryOutputSerializer(serializers.ModelSerializer):
     """What the citizen sees of a transition: internal reasons are left out."""
 
     at = serializers.DateTimeField(source="occurred_at")
@@ -121,7 +124,7 @@ class CitizenHistoryOutputSerializer(serializers.ModelSerializer):  # type: igno
         return entry.reason if entry.reason_is_public else ""
 
 
-class StaffHistoryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class StaffHistoryOutputSerializer(serializers.ModelSerializer):
     at = serializers.DateTimeField(source="occurred_at")
     actor = PersonOutputSerializer(allow_null=True)
     assignee = PersonOutputSerializer(allow_null=True)
@@ -141,7 +144,7 @@ class StaffHistoryOutputSerializer(serializers.ModelSerializer):  # type: ignore
         )
 
 
-class InternalNoteOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class InternalNoteOutputSerializer(serializers.ModelSerializer):
     author = PersonOutputSerializer()
 
     class Meta:
@@ -149,18 +152,18 @@ class InternalNoteOutputSerializer(serializers.ModelSerializer):  # type: ignore
         fields = ("id", "author", "body", "created_at")
 
 
-class AnswerOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AnswerOutputSerializer(serializers.Serializer):
     path = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     value = serializers.CharField()
 
 
-class CitizenApplicationListOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class CitizenApplicationListOutputSerializer(serializers.ModelSerializer):
     service = ApplicationServiceOutputSerializer()
 
     class Meta:
         model = Application
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "reference",
             "service",
@@ -198,7 +201,7 @@ class CitizenApplicationOutputSerializer(CitizenApplicationListOutputSerializer)
         )
 
 
-class StaffApplicationListOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class StaffApplicationListOutputSerializer(serializers.ModelSerializer):
     service = ApplicationServiceOutputSerializer()
     citizen = PersonOutputSerializer()
     assignee = PersonOutputSerializer(allow_null=True)
@@ -206,7 +209,7 @@ class StaffApplicationListOutputSerializer(serializers.ModelSerializer):  # type
 
     class Meta:
         model = Application
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "reference",
             "service",
@@ -264,7 +267,7 @@ class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
         )
 
 
-class AgencyBriefOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AgencyBriefOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
     host = serializers.SerializerMethodField()
@@ -275,7 +278,7 @@ class AgencyBriefOutputSerializer(serializers.Serializer):  # type: ignore[type-
         return str(domains[0].domain) if domains else None
 
 
-class MyApplicationOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MyApplicationOutputSerializer(serializers.ModelSerializer):
     """One application of the citizen in any agency (from the public index)."""
 
     agency = AgencyBriefOutputSerializer()

@@ -182,7 +182,11 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
             "with `errors` keyed `form_data.<field>`). An Idempotency-Key is optional here."
         ),
         request=ApplicationCreateInputSerializer,
-        responses={201: CitizenApplicationOutputSerializer, **IDEMPOTENCY_RESPONSES, **PROBLEM_RESPONSES},
+        responses={
+            201: CitizenApplicationOutputSerializer,
+            **IDEMPOTENCY_RESPONSES,
+            **PROBLEM_RESPONSES,
+        },
         tags=["applications"],
     )
     @idempotent(scope="application_create", required=False)
@@ -388,7 +392,7 @@ class StaffPagination(PageNumberPagination):
     page_size = 50
 
 
-class StaffApplicationViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class StaffApplicationViewSet(viewsets.GenericViewSet):
     """The agency's work queue and the decisions on applications."""
 
     permission_classes = (IsAgencyStaff,)

@@ -33,7 +33,9 @@ def _check_upload(application: Application, *, document_type: str, upload: Any) 
     """The sniffed MIME type of an acceptable upload; 400/413/415 otherwise (nothing stored)."""
     rules = application.service.document_type(document_type)
     if rules is None:
-        raise DocumentTypeUnknown(errors={"document_type": [str(DocumentTypeUnknown.default_detail)]})
+        raise DocumentTypeUnknown(
+            errors={"document_type": [str(DocumentTypeUnknown.default_detail)]}
+        )
     max_bytes = int(rules.get("max_bytes") or 0)
     if upload.size > max_bytes:
         raise AttachmentTooLarge(

@@ -6,12 +6,13 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.accounts.models import User
 from apps.applications.errors import ApplicationChanged, ApplicationNotFound
 from apps.applications.models import Application
 from apps.applications.workflow import STAFF_VISIBLE, Actor
+from apps.core.tenancy import current_schema
 from apps.directory.services import application_entry_upsert
 
 logger = structlog.get_logger(__name__)
@@ -76,7 +77,7 @@ def entry_sync(application: Application) -> None:
     service = application.service
     application_entry_upsert(
         application_id=application.id,
-        agency_schema=connection.schema_name,
+        agency_schema=current_schema(),
         citizen_id=application.citizen_id,
         reference=application.reference or "",
         service_code=service.code,
@@ -91,7 +92,7 @@ def entry_sync(application: Application) -> None:
 
 def followup_after_commit(*, application_id: UUID, event: str) -> None:
     """Queue the follow-up task of a change once (and only if) its transaction commits."""
-    schema = connection.schema_name
+    schema = current_schema()
 
     def queue() -> None:
         from apps.applications.tasks import application_followup

@@ -79,9 +79,7 @@ def application_form_update(
     The whole form is sent and checked against the service's JSON Schema: 400
     ``form_data_invalid`` with field errors, and nothing is saved, when it does not fit.
     """
-    application = application_lock(
-        application_id=application_id, actor=citizen, role=Actor.CITIZEN
-    )
+    application = application_lock(application_id=application_id, actor=citizen, role=Actor.CITIZEN)
     check_if_match(application, if_match)
     if application.status not in EDITABLE:
         raise ApplicationNotEditable()

@@ -19,7 +19,9 @@ MAX_NOTE_CHARS = 5000
 
 
 @transaction.atomic
-def application_note_add(*, application_id: UUID, author: User, role: str, body: str) -> InternalNote:
+def application_note_add(
+    *, application_id: UUID, author: User, role: str, body: str
+) -> InternalNote:
     """Add an internal note (agents, supervisors and agency admins; never shown to citizens).
 
     Notes do not change the application's version: writing one never makes a colleague's
@@ -32,9 +34,7 @@ def application_note_add(*, application_id: UUID, author: User, role: str, body:
     if not text or len(text) > MAX_NOTE_CHARS:
         raise InvalidInput(
             errors={
-                "body": [
-                    _("Write between 1 and %(limit)d characters.") % {"limit": MAX_NOTE_CHARS}
-                ]
+                "body": [_("Write between 1 and %(limit)d characters.") % {"limit": MAX_NOTE_CHARS}]
             }
         )
     note = InternalNote.objects.create(application=application, author=author, body=text)

@@ -104,9 +104,7 @@ def _clean_reason(transition: Transition, reason: str | None) -> str:
     if len(text) > MAX_REASON_CHARS:
         raise ReasonRequired(
             errors={
-                "reason": [
-                    _("Write at most %(limit)d characters.") % {"limit": MAX_REASON_CHARS}
-                ]
+                "reason": [_("Write at most %(limit)d characters.") % {"limit": MAX_REASON_CHARS}]
             }
         )
     return text if transition.reason is not Reason.NONE else ""
@@ -253,5 +251,3 @@ def application_submit(
         role=Actor.CITIZEN,
         if_match=if_match,
     )
-
-
