@@ -11,6 +11,7 @@ urlpatterns = [
     *docs_urlpatterns,
     *identity_urlpatterns,
     path("api/v1/", include(partner_urlpatterns)),
+    path("api/v1/audit/", include("apps.audit.api.urls")),
     path("api/v1/", include("apps.certificates.api.urls")),
     path("api/v1/", include("apps.webhooks.api.urls")),
     path("", include("apps.certificates.urls")),

@@ -1,26 +1,146 @@
-"""Audit events in the admin console: read-only."""
+"""Audit events and checkpoints in the admin console: read-only, for the agency's auditors.
 
+On an agency host, members whose role is ``auditor`` or ``agency_admin`` see their agency's
+trail; on the public host platform administrators see the platform trail. Nobody adds,
+changes or deletes a row, not even a superuser (the database refuses it anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import get_public_schema_name
 
-from apps.audit.models import AuditEvent
+from apps.accounts.admin_site import RoleAdminMixin
+from apps.accounts.models import Role
+from apps.audit.models import AuditCheckpoint, AuditEvent
+from apps.core.tenancy import current_schema
+
+AUDIT_READER_ROLES = frozenset({Role.AUDITOR.value, Role.AGENCY_ADMIN.value})
+
+
+class TextInputFilter(admin.SimpleListFilter):
+    """A free-text filter (exact match on ``field``) shown as a search box in the sidebar."""
+
+    template = "admin/audit/input_filter.html"
+    field = ""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("", "")]  # a filter without lookups is not displayed
+
+    def has_output(self) -> bool:
+        return True
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(**{self.field: value.strip()}) if value else queryset
+
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        others = [
+            (name, value)
+            for name, values in changelist.get_filters_params().items()
+            if name != self.parameter_name
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        yield {
+            "parameter_name": self.parameter_name,
+            "value": self.value() or "",
+            "query_parts": others,
+        }
+
+
+class ActorFilter(TextInputFilter):
+    title = _("actor id")
+    parameter_name = "actor"
+    field = "actor_id"
+
+
+class TargetFilter(TextInputFilter):
+    title = _("target id")
+    parameter_name = "target"
+    field = "target_id"
+
+
+class ReadOnlyAuditAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Visible to the agency's auditors and administrators (platform admins on the public host)."""
+
+    view_roles = AUDIT_READER_ROLES
+    actions = None
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if current_schema() == get_public_schema_name():
+            user = request.user
+            return bool(user.is_authenticated and user.is_active and user.is_superuser)
+        return super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Nobody adds, changes or deletes audit events, not even a superuser."""
+class AuditEventAdmin(ReadOnlyAuditAdmin):
+    """The trail, newest first, filterable by actor, target, action, outcome and date."""
 
-    list_display = ("occurred_at", "action", "outcome", "actor_type", "actor_id", "target_type")
-    list_filter = ("outcome", "actor_type", "action")
-    search_fields = ("target_id", "actor_id", "request_id")
+    list_display = (
+        "sequence",
+        "occurred_at",
+        "action",
+        "outcome",
+        "actor_type",
+        "actor_id",
+        "actor_role",
+        "target_type",
+        "target_id",
+    )
+    list_filter = (
+        "outcome",
+        "actor_type",
+        ActorFilter,
+        "target_type",
+        TargetFilter,
+        "action",
+        ("occurred_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("=request_id", "=target_id", "=actor_id")
     date_hierarchy = "occurred_at"
+    ordering = ("-sequence",)
+    show_full_result_count = False
+    fields = (
+        "sequence",
+        "occurred_at",
+        "agency_schema",
+        "actor_type",
+        "actor_id",
+        "actor_role",
+        "action",
+        "target_type",
+        "target_id",
+        "changes",
+        "outcome",
+        "ip",
+        "user_agent",
+        "request_id",
+        "version",
+        "prev_hash",
+        "hash",
+    )
 
-    def has_add_permission(self, request: Any) -> bool:
-        return False
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAuditAdmin):
+    """Signed checkpoints of the chain."""
 
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+    list_display = ("sequence", "signed_at", "key_id", "hash")
+    ordering = ("-sequence", "-signed_at")
+    date_hierarchy = "signed_at"

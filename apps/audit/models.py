@@ -1,14 +1,20 @@
 """Audit events.
 
 The app is installed in both the public schema (platform events: sign-ups, logins, agency
-lifecycle, denied attempts) and every agency schema (the agency's own trail). Tamper evidence
-(hash chain, append-only triggers, signed checkpoints) is layered on this table by its own
-issue; every write already goes through ``apps.audit.services.audit_record``.
+lifecycle, denied attempts) and every agency schema (the agency's own trail). Every write goes
+through ``apps.audit.services.audit_record``.
+
+Tamper evidence: the events of one schema form a hash chain (``sequence``, ``prev_hash``,
+``hash``; see ``apps.audit.canonical``), PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE
+on both tables (``apps.audit.protection``), and ``AuditCheckpoint`` rows sign the head of the
+chain with the schema's Ed25519 key. The ORM refuses updates and deletes too, so a mistake in
+Python fails before it reaches the trigger.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any, NoReturn
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -31,10 +37,54 @@ class Outcome(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class AuditEvent(models.Model):
-    """One recorded action, written in the same transaction as the change it describes."""
+class AppendOnlyError(Exception):
+    """An attempt to change or delete an audit row through the ORM."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows are written once: bulk updates and deletes are refused before any SQL is sent."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
+
+
+class AppendOnlyModel(models.Model):
+    """A model whose rows can be inserted, never updated or deleted."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+
+
+class AuditEvent(AppendOnlyModel):
+    """One recorded action, written in the same transaction as the change it describes.
+
+    ``sequence`` numbers the events of this schema 1, 2, 3, ... without gaps; ``prev_hash`` is
+    the ``hash`` of the event before (64 zeros for the first) and ``hash`` the SHA-256 of the
+    canonical serialisation (format ``version``) of every other field.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.PositiveSmallIntegerField(_("chain format version"), default=1)
+    sequence = models.BigIntegerField(_("sequence"))
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     agency_schema = models.CharField(_("agency"), max_length=63)
     actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
@@ -54,11 +104,46 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ("occurred_at",)
+        ordering = ("sequence",)
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
             models.Index(fields=["actor_type", "actor_id"], name="audit_actor_idx"),
         ]
+        constraints = [
+            # The safety net under the per-schema append lock: a chain cannot fork.
+            models.UniqueConstraint(fields=["sequence"], name="audit_event_sequence_unique"),
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="audit_event_sequence_positive"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
+        return f"#{self.sequence} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """A signed statement that event ``sequence`` of this schema's chain has hash ``hash``.
+
+    The signature (Ed25519, base64) covers the canonical checkpoint message
+    (``apps.audit.canonical.checkpoint_message``): schema, sequence, hash, time and key id.
+    Whoever holds the schema's public key can check it, and through it every event up to
+    ``sequence``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.PositiveSmallIntegerField(_("format version"), default=1)
+    agency_schema = models.CharField(_("agency"), max_length=63)
+    sequence = models.BigIntegerField(_("last sequence"))
+    hash = models.CharField(_("last hash"), max_length=64)
+    signed_at = models.DateTimeField(_("signed at"))
+    key_id = models.CharField(_("key id"), max_length=16)
+    signature = models.CharField(_("signature"), max_length=128)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ("sequence", "signed_at")
+        indexes = [models.Index(fields=["sequence"], name="audit_checkpoint_seq_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_schema} #{self.sequence} {self.signed_at:%Y-%m-%d %H:%M:%S}"

@@ -134,7 +134,25 @@ def _code_for(exc: Exception) -> str:
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF exception handler: every error becomes ``application/problem+json``."""
+    """DRF exception handler: every error becomes ``application/problem+json``.
+
+    Refused attempts (401 and 403) are also recorded in the platform audit trail.
+    """
+    response = _problem_for(exc, context)
+    if response.status_code in (401, 403):
+        from apps.audit.services import audit_denied  # models: not importable at module load
+
+        request = context.get("request")
+        audit_denied(
+            status=response.status_code,
+            method=getattr(request, "method", "") or "",
+            path=getattr(request, "path", "") or "",
+            code=str((response.data or {}).get("code", "")),
+        )
+    return response
+
+
+def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, TokenError):
         exc = InvalidToken(str(exc))
     if isinstance(exc, ApplicationError):

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.logging import build_logging_config
@@ -328,6 +329,13 @@ CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
 # Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
 GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
 
+# --- Audit trail (apps.audit) -----------------------------------------------------------------
+
+# Ed25519 private key signing the daily checkpoints of every audit chain: 32 bytes in base64,
+# or a PKCS#8 PEM. Each schema signs with a key derived from it (docs/audit.md). Empty here:
+# dev and test settings set a fixed development key, production requires it.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+
 # --- Celery -----------------------------------------------------------------------------------
 
 # Without CELERY_BROKER_URL, Celery's filesystem transport under var/celery is used: real
@@ -350,6 +358,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    # Verify every audit chain (public + each agency) and record the result.
+    "audit-verify-chains": {
+        "task": "apps.audit.tasks.audit_verify_all",
+        "schedule": env.int("AUDIT_VERIFY_INTERVAL_SECONDS", default=3600),
+    },
+    # Sign the head of every audit chain once a day.
+    "audit-daily-checkpoint": {
+        "task": "apps.audit.tasks.audit_checkpoint_all",
+        "schedule": crontab(hour=0, minute=5),
+    },
     # Publish outbox messages whose after-commit kick failed (broker down) or whose retry is
     # due; fans out to one relay task per schema (public + every agency).
     "outbox-relay": {

@@ -9,6 +9,7 @@ from config.settings.base import env
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 SIMPLE_JWT["SIGNING_KEY"] = env.str("JWT_SIGNING_KEY")  # noqa: F405
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")  # Ed25519, base64 or PEM: see docs/audit.md
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY")  # encrypts webhook secrets at rest
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY")  # docs/certificates.md

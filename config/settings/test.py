@@ -1,11 +1,16 @@
 """Test settings: fast hashing, quiet logs, the real PostgreSQL and broker from the environment."""
 
+import base64
+import hashlib
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import LOGGING, env
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
 WHITENOISE_AUTOREFRESH = True
+# A fixed, public test key for the audit checkpoints (tests verify real signatures).
+AUDIT_SIGNING_KEY = base64.b64encode(hashlib.sha256(b"guichet-test-audit-key").digest()).decode()
 
 # Argon2 still, with its cost lowered so the suite stays fast.
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
