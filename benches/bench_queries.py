@@ -52,7 +52,6 @@ from django_tenants.utils import schema_context  # noqa: E402
 from apps.accounts.models import Role, User  # noqa: E402
 from apps.accounts.services import membership_grant  # noqa: E402
 from apps.accounts.tokens import TokenKind, issue_user_tokens  # noqa: E402
-from apps.agencies.models import Agency  # noqa: E402
 from apps.agencies.services import agency_create  # noqa: E402
 from apps.applications.models import Application  # noqa: E402
 from apps.applications.references import reference_format  # noqa: E402
@@ -172,20 +171,20 @@ def main() -> None:
         person = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {citizen_token}")
         results = {
             "staff_queue": [
-                _measure(staff, "/api/v1/staff/applications/", size, rounds)
-                for size in PAGE_SIZES
+                _measure(staff, "/api/v1/staff/applications/", size, rounds) for size in PAGE_SIZES
             ],
             "me_applications": [
-                _measure(person, "/api/v1/me/applications/", size, rounds)
-                for size in PAGE_SIZES
+                _measure(person, "/api/v1/me/applications/", size, rounds) for size in PAGE_SIZES
             ],
         }
     finally:
         connection.set_schema_to_public()
         teardown_databases(databases, verbosity=0)
 
-    print(f"\nrows: {args.rows} per agency x 2 agencies; {rounds} timed calls per cell; "
-          f"setup {setup_seconds:.1f} s\n")
+    print(
+        f"\nrows: {args.rows} per agency x 2 agencies; {rounds} timed calls per cell; "
+        f"setup {setup_seconds:.1f} s\n"
+    )
     print("| endpoint | page size | rows | SQL queries | median ms | p95 ms |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, label in (("staff_queue", "staff queue"), ("me_applications", "me/applications")):
