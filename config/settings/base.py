@@ -202,10 +202,23 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.problem_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [],
+    # Counted in the hot-key store (shared by every process); see apps/core/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.throttling.UserRateThrottle",
+        "apps.core.throttling.PartnerRateThrottle",
+        "apps.core.throttling.IPRateThrottle",
+        "apps.core.throttling.AgencyRateThrottle",
+    ],
+    # "<count>/<period>" with period s, min, hour or day (optionally "15min"); empty = off.
     "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("THROTTLE_USER_RATE", default="600/min"),
+        "partner": env.str("THROTTLE_PARTNER_RATE", default="3000/min"),
+        "ip": env.str("THROTTLE_IP_RATE", default="300/min"),
+        "agency": env.str("THROTTLE_AGENCY_RATE", default="30000/min"),
         "auth": env.str("THROTTLE_AUTH_RATE", default="20/min"),
         "register": env.str("THROTTLE_REGISTER_RATE", default="10/hour"),
+        "verify": env.str("THROTTLE_VERIFY_RATE", default="10/hour"),
+        "password": env.str("THROTTLE_PASSWORD_RATE", default="10/hour"),
     },
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -1,4 +1,4 @@
-"""Fixtures of the idempotency tests: the test-only endpoint on agency hosts, a fresh store."""
+"""Fixtures of the idempotency tests: the test-only endpoint on agency hosts, a dead store."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
 from tests.idempotency import views
+from tests.security.helpers import unreachable_hotkeys
 
 
 @pytest.fixture(autouse=True)
@@ -20,14 +20,6 @@ def _things_urls(settings: Any) -> None:
 
 @pytest.fixture
 def unreachable_store(tmp_path: Path) -> Iterator[None]:
-    """The hot-key store made genuinely unreachable: its LMDB directory cannot be created."""
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("a file where the store's directory should be")
-    config = {
-        "default": {
-            "BACKEND": "apps.hotkeys.backends.lmdb.LMDBStore",
-            "OPTIONS": {"path": str(blocker / "hotkeys")},
-        }
-    }
-    with override_settings(HOTKEYS=config):
+    """The hot-key store is unreachable for the whole test."""
+    with unreachable_hotkeys(tmp_path):
         yield
