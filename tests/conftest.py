@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -30,9 +30,29 @@ HOST_B = "agence-b.localhost"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
-    """The migrated test database plus agencies A and B (cloned from the template)."""
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+    django_db_modify_db_settings: None,
+) -> Iterator[None]:
+    """The migrated test database plus agencies A and B (cloned from the template).
+
+    Always set up, even for a run of tests that only use committed data (a real worker thread
+    in tests/core/test_celery.py): pytest-django alone creates databases only for tests marked
+    ``django_db``.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=django_db_keepdb,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
         connection.set_schema_to_public()
         for slug, host in (("agence-a", HOST_A), ("agence-b", HOST_B)):
             if not Agency.objects.filter(slug=slug).exists():
@@ -43,6 +63,11 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
                     domain=host,
                 )
         connection.set_schema_to_public()
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            connections.close_all()
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 def _agency(django_db_blocker: Any, slug: str) -> Agency:

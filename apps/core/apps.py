@@ -9,3 +9,18 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Create the folders of Celery's filesystem transport when it is the broker.
+
+        Without them a worker dies at start-up and a producer cannot queue: every process that
+        loads Django (web, worker, beat, tests) makes sure they exist.
+        """
+        from pathlib import Path
+
+        from django.conf import settings
+
+        if str(settings.CELERY_BROKER_URL).startswith("filesystem"):
+            for name, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items():
+                if name.endswith("folder") or name.startswith("data_folder"):
+                    Path(value).mkdir(parents=True, exist_ok=True)
