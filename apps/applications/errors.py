@@ -126,6 +126,9 @@ class ApplicationChanged(PreconditionFailedError):
     """``If-Match`` does not match the current version (412 ``precondition_failed``)."""
 
     code = "precondition_failed"
+    default_detail = _(
+        "The application was changed by someone else since you read it; reload it and try again."
+    )
 
 
 class AttachmentTypeRefused(ApplicationError):

@@ -64,6 +64,8 @@ def test_the_queue_is_french_filtered_and_highlights_overdue(console, in_state, 
     assert current(on_time).reference in html
     assert current(late).reference in html
     assert "⚠" in html
+    assert "en retard" in html
+    assert "Déposée" in html
     assert response.context["cl"].result_count == 2  # drafts are not in the queue
     assert [a.pk for a in overdue_only.context["cl"].result_list] == [late.pk]
     assert [a.pk for a in submitted_only.context["cl"].result_list] == [on_time.pk]
@@ -90,6 +92,8 @@ def test_the_application_page_shows_labelled_answers_documents_history(
 
     assert response.status_code == 200
     html = response.content.decode()
+    assert "Réponses" in html  # French by default
+    assert "Historique" in html
     assert "Naissance › Date de naissance" in html
     assert "2001-04-12" in html
     assert '{"nom"' not in html  # not raw JSON

@@ -458,3 +458,13 @@ def test_internal_reasons_are_not_shown_to_the_citizen(
     assert body["history"][-1]["action"] == "reassign"
     assert body["history"][-1]["reason"] == ""
     assert "assignee" not in body
+
+
+def test_errors_are_french_by_default_and_follow_accept_language(api, citizen, tokens):
+    client = api(HOST_A, tokens(citizen).access)
+
+    french = client.get(detail(uuid.uuid4()))
+    english = client.get(detail(uuid.uuid4()), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert assert_problem(french, 404, "application_not_found")["detail"] == "Demande introuvable."
+    assert assert_problem(english, 404, "application_not_found")["detail"] == "No such application."
