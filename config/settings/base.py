@@ -78,6 +78,7 @@ TENANT_APPS = [
     "apps.accounts.apps.GuichetAdminConfig",
     "apps.audit",
     "apps.idempotency",
+    "apps.applications",
     "apps.outbox",
     "apps.webhooks",
     "apps.certificates",
@@ -371,6 +372,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    # Flag applications past their deadline; fans out to one task per active agency.
+    "applications-flag-overdue": {
+        "task": "applications.flag_overdue_all_agencies",
+        "schedule": env.int("APPLICATIONS_OVERDUE_INTERVAL_SECONDS", default=900),
+    },
     # Verify every audit chain (public + each agency) and record the result.
     "audit-verify-chains": {
         "task": "apps.audit.tasks.audit_verify_all",
