@@ -1,0 +1,232 @@
+"""Targets, verdicts, ``benches/results/latest.json`` and the Markdown table.
+
+The targets (issue 7) are reported, never enforced by a timed test: a shared 2-core machine is
+too noisy for that. Each verdict compares figures of the same run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+API_ENDPOINTS = ("services", "me", "staff", "submit")
+TARGETS = {
+    "staff_ratio": 0.35,  # staff list throughput / floor throughput
+    "p95_closed_ms": 25.0,  # at 32 connections, closed loop
+    "p95_rate_ms": 100.0,  # at 256 connections, 70 % of the maximum
+    "round_trips": 3,  # SQL statements per request
+    "search_path_sets": 1,
+    "agency_create_s": 2.0,
+    "migrate_up_to_date_s": 15.0,
+}
+
+
+def _ok(passed: bool | None) -> str:
+    return "n/a" if passed is None else ("PASS" if passed else "MISS")
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target: what was measured, against what, pass or miss."""
+    rows: list[dict[str, Any]] = []
+    http = results.get("http", {})
+    floor = http.get("floor", {}).get("closed")
+    staff = http.get("staff", {}).get("closed")
+    if floor and staff:
+        ratio = staff["rps"] / floor["rps"] if floor["rps"] else 0.0
+        rows.append(
+            {
+                "target": "staff list throughput ≥ 0.35 × floor",
+                "measured": f"{ratio:.2f} × ({staff['rps']:.0f} / {floor['rps']:.0f} req/s)",
+                "passed": ratio >= TARGETS["staff_ratio"],
+            }
+        )
+    for name in API_ENDPOINTS:
+        cell = http.get(name, {})
+        if "closed" in cell:
+            p95 = cell["closed"]["p95_ms"]
+            rows.append(
+                {
+                    "target": f"{name}: p95 ≤ 25 ms at {cell['closed']['connections']} connections",
+                    "measured": f"{p95:.1f} ms",
+                    "passed": p95 <= TARGETS["p95_closed_ms"],
+                }
+            )
+        if "rate" in cell:
+            rate = cell["rate"]
+            rows.append(
+                {
+                    "target": (
+                        f"{name}: p95 < 100 ms at {rate['connections']} connections, "
+                        f"{rate['target_rps']:.0f} req/s"
+                    ),
+                    "measured": f"{rate['p95_ms']:.1f} ms (achieved {rate['rps']:.0f} req/s)",
+                    "passed": rate["p95_ms"] < TARGETS["p95_rate_ms"],
+                }
+            )
+    for name, cell in results.get("round_trips", {}).get("endpoints", {}).items():
+        health = f", {cell['health_checks']} health check" if cell["health_checks"] else ""
+        rows.append(
+            {
+                "target": f"{name}: ≤ 3 SQL round trips, 1 search_path change",
+                "measured": (
+                    f"{cell['round_trips']} round trips ({cell['statements']} statements"
+                    f"{health}), {cell['search_path_sets']} SET search_path"
+                ),
+                "passed": cell["round_trips"] <= TARGETS["round_trips"]
+                and cell["search_path_sets"] <= TARGETS["search_path_sets"],
+            }
+        )
+    tenancy = results.get("tenancy", {})
+    if "agency_create_s" in tenancy:
+        rows.append(
+            {
+                "target": "agency creation ≤ 2 s",
+                "measured": f"{tenancy['agency_create_s']:.2f} s (median)",
+                "passed": tenancy["agency_create_s"] <= TARGETS["agency_create_s"],
+            }
+        )
+    if "migrate_up_to_date_s" in tenancy:
+        rows.append(
+            {
+                "target": f"migrate {tenancy['agencies']} up-to-date agencies ≤ 15 s",
+                "measured": f"{tenancy['migrate_up_to_date_s']:.2f} s",
+                "passed": tenancy["migrate_up_to_date_s"] <= TARGETS["migrate_up_to_date_s"]
+                if tenancy["agencies"] >= 200
+                else None,
+            }
+        )
+    return rows
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The Markdown report of one run."""
+    lines: list[str] = []
+    machine = results.get("machine", {})
+    gunicorn = results.get("gunicorn", {})
+    lines.append(f"# Guichet benchmarks — {results.get('started_at', '')}")
+    lines.append("")
+    if results.get("quick"):
+        lines.append("**Quick run (development): these figures are not to be quoted.**")
+        lines.append("")
+    if results.get("label"):
+        lines.append(f"Label: {results['label']}")
+        lines.append("")
+    lines.append(
+        f"Machine: {machine.get('cpus')} CPU ({machine.get('cpu_model')}), load average at start "
+        f"{machine.get('load_average_at_start')}, Python {machine.get('python')}, PostgreSQL "
+        f"{results.get('postgres')}; broker: {results.get('broker')}; load generator: "
+        f"{results.get('load_generator', '-')}."
+    )
+    if gunicorn:
+        lines.append(
+            f"gunicorn: {gunicorn.get('workers')} workers × {gunicorn.get('threads')} threads "
+            f"({gunicorn.get('worker_class')}), keep-alive {gunicorn.get('keepalive')} s, "
+            f"max_requests {gunicorn.get('max_requests')}; DATABASE_POOL="
+            f"{gunicorn.get('database_pool') or 'unset'}."
+        )
+    lines.append("")
+    http = results.get("http", {})
+    if http:
+        floor_rps = http.get("floor", {}).get("closed", {}).get("rps") or 0
+        lines.append("## HTTP")
+        lines.append("")
+        lines.append(
+            "| endpoint | req/s (closed) | × floor | p50 ms | p95 ms | p99 ms | errors "
+            "| fixed rate req/s (target) | p50 ms | p95 ms | p99 ms | errors |"
+        )
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for cell in http.values():
+            if "skipped" in cell:
+                lines.append(f"| {cell['label']} | skipped: {cell['skipped']} |" + " |" * 10)
+                continue
+            closed, rate = cell["closed"], cell["rate"]
+            ratio = f"{closed['rps'] / floor_rps:.2f}" if floor_rps else "-"
+            lines.append(
+                f"| {cell['label']} | {closed['rps']:.0f} | {ratio} | {_ms(closed['p50_ms'])} "
+                f"| {_ms(closed['p95_ms'])} | {_ms(closed['p99_ms'])} | {closed['errors']} "
+                f"| {rate['rps']:.0f} ({rate['target_rps']:.0f}) | {_ms(rate['p50_ms'])} "
+                f"| {_ms(rate['p95_ms'])} | {_ms(rate['p99_ms'])} | {rate['errors']} |"
+            )
+        first = next((c for c in http.values() if "closed" in c), None)
+        if first:
+            lines.append("")
+            lines.append(
+                f"Closed loop: {first['closed']['connections']} connections; fixed rate: "
+                f"{first['rate']['connections']} connections at "
+                f"{results['config']['rate_fraction']:.0%} of the closed-loop throughput "
+                f"({first['rate']['generator']})."
+            )
+        lines.append("")
+    trips = results.get("round_trips", {})
+    if trips:
+        lines.append("## SQL round trips per request (in-process, same settings)")
+        lines.append("")
+        lines.append("| endpoint | round trips | statements | SET search_path | health checks |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for name, cell in trips.get("endpoints", {}).items():
+            lines.append(
+                f"| {name} | {cell['round_trips']} | {cell['statements']} "
+                f"| {cell['search_path_sets']} | {cell['health_checks']} |"
+            )
+        lines.append("")
+    tenancy = results.get("tenancy", {})
+    if tenancy:
+        lines.append("## Agencies and migrations")
+        lines.append("")
+        lines.append("| measurement | seconds |")
+        lines.append("|---|---:|")
+        for key, label in (
+            ("agency_create_s", "agency creation (template clone), median"),
+            ("clone_s", "  of which: schema clone"),
+            ("record_migrations_s", "  of which: recording the migrations"),
+            ("one_schema_migrate_s", "one schema migrated from empty (all migrations)"),
+            ("migrate_up_to_date_s", f"migrate_agencies, {tenancy.get('agencies')} agencies, "
+                                     "nothing pending"),
+            ("migrate_additive_s", f"migrate_agencies, {tenancy.get('agencies')} agencies, one "
+                                   "additive migration"),
+        ):  # fmt: skip
+            if key in tenancy:
+                lines.append(f"| {label} | {tenancy[key]:.2f} |")
+        lines.append("")
+    celery = results.get("celery", {})
+    if celery:
+        lines.append("## Celery (end to end, real worker)")
+        lines.append("")
+        lines.append("| jobs | count | seconds | jobs/s |")
+        lines.append("|---|---:|---:|---:|")
+        for key in ("noop", "notification"):
+            cell = celery.get(key)
+            if cell:
+                lines.append(
+                    f"| {cell['label']} | {cell['jobs']} | {cell['seconds']:.2f} "
+                    f"| {cell['per_second']:.0f} |"
+                )
+        lines.append("")
+        lines.append(f"Worker: {celery.get('worker')}; broker: {results.get('broker')}.")
+        lines.append("")
+    rows = verdicts(results)
+    if rows:
+        lines.append("## Targets")
+        lines.append("")
+        lines.append("| target | measured | verdict |")
+        lines.append("|---|---|---|")
+        for row in rows:
+            lines.append(f"| {row['target']} | {row['measured']} | {_ok(row['passed'])} |")
+        lines.append("")
+    lines.append(f"Total bench time: {results.get('seconds', 0):.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Any], directory: Path) -> str:
+    """Write ``latest.json`` and ``latest.md``; return the Markdown."""
+    results["targets"] = verdicts(results)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = markdown(results)
+    (directory / "latest.md").write_text(text)
+    return text

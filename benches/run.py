@@ -1,0 +1,156 @@
+"""``make bench``: the platform benchmarks against a real stack on loopback.
+
+Runs under ``scripts/services.py exec`` (the Makefile does it), so PostgreSQL is
+``DATABASE_URL`` or the embedded server. Steps:
+
+1. the bench database (its own, see ``benches/harness/stack.py``) is migrated with
+   ``migrate_agencies`` and seeded (``benches/harness/seed.py``, idempotent);
+2. ``http``: gunicorn with production settings; the floor and four endpoints under wrk
+   (``benches/harness/web.py``);
+3. ``tenancy``: agency creation next to a one-schema migrate, ``migrate_agencies`` over
+   ``BENCH_AGENCIES`` agencies with nothing pending and with one additive migration
+   (``benches/harness/tenancy.py``);
+4. ``celery``: a real worker; no-op jobs and notification jobs per second, end to end
+   (``benches/harness/celery_bench.py``);
+5. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
+
+Knobs: ``BENCH_*`` environment variables and flags (``--help``; ``benches/harness/config.py``).
+``--quick`` is for development only. The whole run takes about 10 minutes on 2 cores (the first
+run also creates the filler agencies: a few minutes more).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benches.harness import report, stack  # noqa: E402
+from benches.harness.config import BenchConfig, parse_args  # noqa: E402
+from benches.harness.load import LoadGenerator  # noqa: E402
+from benches.harness.stack import log  # noqa: E402
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def gunicorn_settings(env: dict[str, str], workers: int) -> dict[str, Any]:
+    """The gunicorn configuration the HTTP figures were measured under."""
+    code = (
+        "import runpy, json; c = runpy.run_path('config/gunicorn.conf.py'); "
+        "print(json.dumps({k: c.get(k) for k in ('workers', 'worker_class', 'threads', "
+        "'keepalive', 'max_requests', 'preload_app')}))"
+    )
+    import subprocess
+
+    run_env = dict(env)
+    if workers:
+        run_env["GUNICORN_WORKERS"] = str(workers)
+    out = subprocess.run(
+        [stack.PYTHON, "-c", code], cwd=ROOT, env=run_env, capture_output=True, text=True
+    )
+    try:
+        settings: dict[str, Any] = json.loads(out.stdout)
+    except ValueError:
+        settings = {}
+    settings["database_pool"] = env.get("DATABASE_POOL", "")
+    settings["conn_max_age"] = env.get("DATABASE_CONN_MAX_AGE", "")
+    return settings
+
+
+def main(config: BenchConfig) -> int:
+    started = time.monotonic()
+    var = stack.var_dir()
+    database_url = stack.bench_database_url()
+    if stack.ensure_database(database_url):
+        log(f"created the bench database {database_url.rsplit('/', 1)[-1].split('?')[0]}")
+    broker = stack.start_broker(var)
+    log(f"broker: {broker.kind}")
+    env = stack.child_environment(database_url=database_url, broker=broker, var=var)
+    quiet = {**env, "LOG_LEVEL": "WARNING"}
+    results: dict[str, Any] = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "label": config.label,
+        "quick": config.quick,
+        "config": {k: v for k, v in config.__dict__.items() if k != "results_dir"},
+        "machine": machine(),
+        "postgres": stack.postgres_version(database_url),
+        "broker": broker.kind,
+    }
+    try:
+        step = time.monotonic()
+        log("migrating the bench database (migrate_agencies)")
+        stack.manage(quiet, "migrate_agencies")
+        log("seeding (idempotent; the first run creates the filler agencies)")
+        state_path = var / "state.json"
+        stack.run_module(
+            quiet,
+            "benches.harness.seed",
+            "--out", str(state_path),
+            "--applications", str(config.applications),
+            "--drafts", str(config.submit_drafts),
+            "--agencies", str(config.agencies),
+        )  # fmt: skip
+        state = json.loads(state_path.read_text())
+        results["setup"] = {
+            "seconds": round(time.monotonic() - step, 1),
+            "counts": state["counts"],
+            "inserted": state["inserted"],
+        }
+        if "http" in config.sections:
+            load = LoadGenerator(config.loadgen, config.threads, log)
+            results["load_generator"] = load.version
+            results["gunicorn"] = gunicorn_settings(env, config.gunicorn_workers)
+            from benches.harness.web import run_http
+
+            web, port = stack.start_gunicorn(env, var, workers=config.gunicorn_workers)
+            with stack.running(web):
+                results["http"] = run_http(config, load, f"http://127.0.0.1:{port}", state, var)
+            log("measuring SQL round trips per request (in-process)")
+            out = stack.run_module(quiet, "benches.harness.roundtrips", "--state", str(state_path))
+            results["round_trips"] = json.loads(out.stdout)
+        if "tenancy" in config.sections:
+            out = stack.run_module(
+                quiet,
+                "benches.harness.tenancy",
+                "--agencies", str(config.agencies),
+                "--samples", str(config.creation_samples),
+            )  # fmt: skip
+            results["tenancy"] = json.loads(out.stdout)
+        if "celery" in config.sections:
+            from benches.harness.celery_bench import run_celery
+
+            results["celery"] = run_celery(config, env, quiet, var, broker)
+    finally:
+        broker.stop()
+        results["seconds"] = round(time.monotonic() - started, 1)
+    markdown = report.write(results, config.results_dir)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(parse_args()))
