@@ -38,7 +38,43 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "invalid_login": _("The login or the password is wrong, or this console is not yours."),
+        "locked": _("Too many failed sign-ins. Try again in %(minutes)d minutes."),
+        "unavailable": _("Sign-in is temporarily unavailable. Please try again shortly."),
     }
+
+    def clean(self) -> dict[str, Any]:
+        """The API's lockout applies here too: checked before the password, failures counted."""
+        from apps.accounts import lockout
+        from apps.core.errors import ServiceUnavailableError
+        from apps.core.middleware import client_ip
+
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if not username or not password:
+            return super().clean()
+        try:
+            attempt = lockout.login_attempt_begin(
+                login=str(username), source=client_ip(self.request) if self.request else None
+            )
+        except lockout.LoginLocked as exc:
+            minutes = max(1, -(-exc.retry_after // 60))
+            raise forms.ValidationError(
+                self.error_messages["locked"], code="locked", params={"minutes": minutes}
+            ) from exc
+        except ServiceUnavailableError as exc:
+            raise forms.ValidationError(
+                self.error_messages["unavailable"], code="unavailable"
+            ) from exc
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if self.user_cache is None:  # wrong password (not: right one, other console)
+                lockout.login_attempt_failed(attempt)
+            else:
+                lockout.login_attempt_succeeded(attempt)
+            raise
+        lockout.login_attempt_succeeded(attempt)
+        return cleaned
 
     def confirm_login_allowed(self, user: Any) -> None:
         if not may_use_console(user):

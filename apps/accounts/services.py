@@ -17,6 +17,7 @@ from django_tenants.utils import get_public_schema_name
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts import lockout
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 from apps.accounts.tokens import (
     AGENCY_BOUND_KINDS,
@@ -28,7 +29,7 @@ from apps.accounts.tokens import (
 from apps.agencies.models import Agency
 from apps.audit.models import Outcome
 from apps.audit.services import audit_changes, audit_record
-from apps.core.context import bind_actor
+from apps.core.context import bind_actor, get_context
 from apps.core.errors import (
     ConflictError,
     InvalidInput,
@@ -153,12 +154,18 @@ def token_obtain(
     ``citizen`` tokens work on every agency; ``staff`` tokens need a membership of the agency
     whose host was called and are bound to it; ``platform`` tokens need a platform
     administrator on the public host. Failures are audited in the platform trail.
+
+    Locked accounts and sources are refused (429) before the password is checked; see
+    ``apps.accounts.lockout``. The lockout store being down answers 503.
     """
+    attempt = lockout.login_attempt_begin(login=login, source=get_context().ip)
     user = authenticate(request, login=login, password=password)
     if user is None:
+        lockout.login_attempt_failed(attempt)
         audit_record(action="auth.login", outcome=Outcome.DENIED, platform=True)
         raise InvalidCredentials(_("The login or the password is wrong."))
     assert isinstance(user, User)
+    lockout.login_attempt_succeeded(attempt)
     schema = current_schema()
     role: str | None = None
     agency: str | None = None

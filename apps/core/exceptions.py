@@ -21,7 +21,8 @@ from rest_framework.views import exception_handler as drf_default_handler
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from apps.core.context import get_context
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ServiceUnavailableError
+from apps.hotkeys.base import StoreUnavailable
 
 logger = structlog.get_logger(__name__)
 
@@ -155,11 +156,19 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, TokenError):
         exc = InvalidToken(str(exc))
+    if isinstance(exc, StoreUnavailable):
+        # A security check (token denylist, lockout, one-time code) could not consult the
+        # hot-key store: it fails closed rather than guess.
+        logger.warning("security_store_unavailable")
+        exc = ServiceUnavailableError()
     if isinstance(exc, ApplicationError):
         body = problem_document(
             status=exc.status, code=exc.code, detail=exc.detail, errors=exc.errors, extra=exc.extra
         )
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        answer = Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        for name, value in (getattr(exc, "headers", None) or {}).items():
+            answer[name] = value  # e.g. Retry-After of a lockout
+        return answer
     if isinstance(exc, DjangoValidationError):
         errors = (
             {k: [str(m) for m in v] for k, v in exc.message_dict.items()}

@@ -186,6 +186,11 @@ SIMPLE_JWT = {
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
+# Sign-in lockout (apps/accounts/lockout.py): failures allowed per account and per source
+# address within the window before further attempts are refused without a password check.
+LOCKOUT_ACCOUNT_MAX_FAILURES = env.int("LOCKOUT_ACCOUNT_MAX_FAILURES", default=5)
+LOCKOUT_SOURCE_MAX_FAILURES = env.int("LOCKOUT_SOURCE_MAX_FAILURES", default=20)
+LOCKOUT_WINDOW_SECONDS = env.int("LOCKOUT_WINDOW_SECONDS", default=900)
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
 
 # --- API --------------------------------------------------------------------------------------
