@@ -15,6 +15,7 @@ from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
 from apps.agencies.models import Agency
 from apps.agencies.services import agency_create, default_domain_for
+from apps.applications.demo import seed_demo_applications
 from apps.core.context import set_context, system_context
 
 DEMO_PASSWORD = "guichet-demo-2026"  # noqa: S105 - demo accounts only, printed by make run
@@ -76,3 +77,14 @@ class Command(BaseCommand):
                 f"http://{default_domain_for(slug)}:8000" for slug, _fr, _en in DEMO_AGENCIES
             )
         )
+        self._seed_applications()
+
+    def _seed_applications(self) -> None:
+        """Demo applications in several states (after the services exist; idempotent)."""
+        lines = seed_demo_applications(
+            agencies=Agency.objects.filter(slug__in=[slug for slug, _fr, _en in DEMO_AGENCIES]),
+            citizens=User.objects.filter(email__in=[email for email, *_rest in CITIZENS]),
+        )
+        self.stdout.write("Demo applications:")
+        for line in lines:
+            self.stdout.write("  " + line)
