@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.applications.models import Application
 from apps.applications.selectors import overdue_q
-from apps.applications.workflow import STAFF_VISIBLE, Status
+from apps.applications.workflow import Status
 
 ASSIGNEE_ME = "me"
 ASSIGNEE_NONE = "none"
@@ -28,8 +28,7 @@ class StaffApplicationFilter(django_filters.FilterSet):
     ``overdue``, ``submitted_from`` / ``submitted_to`` (local dates, inclusive), ``reference``."""
 
     status = django_filters.MultipleChoiceFilter(
-        choices=[(value, label) for value, label in Status.choices if value in STAFF_VISIBLE],
-        help_text=_("One or more statuses."),
+        choices=Status.choices, help_text=_("One or more statuses (drafts are never listed).")
     )
     service = django_filters.CharFilter(field_name="service__code", help_text=_("Service code."))
     assignee = django_filters.CharFilter(
