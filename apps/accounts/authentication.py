@@ -2,7 +2,8 @@
 
 simplejwt validates signature, expiry, issuer, audience and token type; it knows nothing of
 django-tenants. This class also refuses a token whose ``agency`` claim is not the schema the
-request's host resolved to (401 ``token_wrong_agency``), and a token without a known ``kind``.
+request's host resolved to (401 ``token_wrong_agency``), a token without a known ``kind``, and
+a revoked token (401 ``token_revoked``: logout or password change, see ``denylist``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
+from apps.accounts.denylist import token_is_revoked
 from apps.accounts.tokens import AGENCY_BOUND_KINDS, TokenKind
 from apps.core.context import bind_actor
 from apps.core.tenancy import current_schema
@@ -63,6 +65,9 @@ class AgencyBoundJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed(
                 _("This token was not issued for this agency."), code="token_wrong_agency"
             )
+        # Logged out or password changed. StoreUnavailable propagates: 503, never a pass.
+        if token_is_revoked(token, person=kind is not TokenKind.PARTNER):
+            raise AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
         if kind is TokenKind.PARTNER:
             principal = PartnerPrincipal(
                 pk=str(token.get("sub")),

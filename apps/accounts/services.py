@@ -15,9 +15,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.accounts import lockout
+from apps.accounts import denylist, lockout
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 from apps.accounts.tokens import (
     AGENCY_BOUND_KINDS,
@@ -254,8 +255,19 @@ def token_refresh(*, raw_refresh: str) -> IssuedTokens:
 
 
 @transaction.atomic
-def token_revoke(*, user: User, raw_refresh: str) -> None:
-    """Log out: blacklist the refresh token (it must belong to the caller)."""
+def token_revoke(
+    *,
+    user: User,
+    raw_refresh: str,
+    access_jti: str | None = None,
+    access_exp: int | float | None = None,
+) -> None:
+    """Log out: blacklist the refresh token (it must belong to the caller) and denylist the
+    access token used for the call (``jti``/``exp``) until it expires.
+
+    The denylist is written first: if the hot-key store is down this raises
+    ``StoreUnavailable`` (503) and nothing is revoked, so the client can simply retry.
+    """
     refresh = _refresh_token(raw_refresh)
     if str(refresh.get("sub")) != str(user.pk):
         raise InvalidInput(
@@ -263,8 +275,59 @@ def token_revoke(*, user: User, raw_refresh: str) -> None:
             errors={"refresh": [_("This refresh token does not belong to you.")]},
             code="token_not_yours",
         )
+    if access_jti and access_exp:
+        denylist.access_token_deny(jti=access_jti, exp=access_exp)
     refresh.blacklist()
     audit_record(action="auth.logout", target_type="user", target_id=user.pk, platform=True)
+
+
+@transaction.atomic
+def user_change_password(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    access_jti: str | None = None,
+    access_exp: int | float | None = None,
+) -> None:
+    """Change a person's password and revoke every token they hold.
+
+    Every outstanding refresh token is blacklisted; the access token of the call is
+    denylisted and every other access token issued before now is refused (``denylist``).
+    The person signs in again. Store down: ``StoreUnavailable`` (503), nothing changes.
+    """
+    if not user.check_password(current_password):
+        raise InvalidInput(
+            _("The current password is wrong."),
+            code="password_incorrect",
+            errors={"current_password": [_("The current password is wrong.")]},
+        )
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise InvalidInput(errors={"new_password": [str(m) for m in exc.messages]}) from exc
+    if user.check_password(new_password):
+        raise InvalidInput(
+            errors={"new_password": [_("Choose a password different from the current one.")]},
+            code="password_unchanged",
+        )
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+    denylist.user_tokens_revoke_before(user_id=str(user.pk))
+    if access_jti and access_exp:
+        denylist.access_token_deny(jti=access_jti, exp=access_exp)
+    audit_record(
+        action="user.password_changed",
+        target_type="user",
+        target_id=user.pk,
+        changes={"password": {"old": "[redacted]", "new": "[redacted]"}},
+        platform=True,
+    )
+    logger.info("user_password_changed", user_id=str(user.pk))
 
 
 @transaction.atomic

@@ -193,6 +193,11 @@ SIMPLE_JWT = {
 LOCKOUT_ACCOUNT_MAX_FAILURES = env.int("LOCKOUT_ACCOUNT_MAX_FAILURES", default=5)
 LOCKOUT_SOURCE_MAX_FAILURES = env.int("LOCKOUT_SOURCE_MAX_FAILURES", default=20)
 LOCKOUT_WINDOW_SECONDS = env.int("LOCKOUT_WINDOW_SECONDS", default=900)
+# One-time codes verifying an email address or phone number (apps/accounts/otp.py). The codes
+# are stored as HMAC-SHA256 under OTP_SECRET_KEY (empty: derived from DJANGO_SECRET_KEY).
+OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
 
 # --- API --------------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ class MeOutputSerializer(serializers.ModelSerializer):
             "id",
             "email",
             "phone",
+            "email_verified_at",
+            "phone_verified_at",
             "first_name",
             "last_name",
             "preferred_language",
@@ -160,3 +162,30 @@ class StaffMeOutputSerializer(serializers.Serializer):
     agency = serializers.CharField(help_text=_("Agency slug."))
     agency_name = serializers.CharField()
     role = serializers.CharField()
+
+
+class VerifyRequestInputSerializer(StrictInputSerializer):
+    """Which of my addresses to send a one-time code to."""
+
+    channel = serializers.ChoiceField(choices=["email", "phone"])
+
+
+class VerifyRequestOutputSerializer(serializers.Serializer):
+    """A code is on its way."""
+
+    channel = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text=_("Seconds the code stays valid."))
+
+
+class VerifyConfirmInputSerializer(StrictInputSerializer):
+    """The code received on that address."""
+
+    channel = serializers.ChoiceField(choices=["email", "phone"])
+    code = serializers.RegexField(r"^[0-9]{6}$", max_length=6, min_length=6)
+
+
+class PasswordChangeInputSerializer(StrictInputSerializer):
+    """The current password and the new one."""
+
+    current_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)

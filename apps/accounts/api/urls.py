@@ -2,14 +2,32 @@
 
 from django.urls import path
 
-from apps.accounts.api.views import AuthViewSet, MeViewSet, SessionViewSet, StaffMeViewSet
+from apps.accounts.api.views import (
+    AuthViewSet,
+    MeViewSet,
+    PasswordViewSet,
+    SessionViewSet,
+    StaffMeViewSet,
+    VerificationViewSet,
+)
 
 urlpatterns = [
     path("auth/register/", AuthViewSet.as_view({"post": "register"}), name="auth-register"),
     path("auth/token/", AuthViewSet.as_view({"post": "token"}), name="auth-token"),
     path("auth/token/refresh/", AuthViewSet.as_view({"post": "refresh"}), name="auth-refresh"),
     path("auth/logout/", SessionViewSet.as_view({"post": "logout"}), name="auth-logout"),
+    path(
+        "auth/verify/request/",
+        VerificationViewSet.as_view({"post": "request_code"}),
+        name="auth-verify-request",
+    ),
+    path(
+        "auth/verify/confirm/",
+        VerificationViewSet.as_view({"post": "confirm"}),
+        name="auth-verify-confirm",
+    ),
     path("me/", MeViewSet.as_view({"get": "retrieve", "patch": "partial_update"}), name="me"),
+    path("me/password/", PasswordViewSet.as_view({"post": "change"}), name="me-password"),
 ]
 
 # Partner tokens are bound to the agency whose host issues them: agency hosts only.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
@@ -12,24 +13,31 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts import services
+from apps.accounts import otp, services
 from apps.accounts.api.serializers import (
     MeOutputSerializer,
     MeUpdateInputSerializer,
     PartnerTokenInputSerializer,
     PartnerTokenOutputSerializer,
+    PasswordChangeInputSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
     StaffMeOutputSerializer,
     TokenObtainInputSerializer,
     TokenOutputSerializer,
+    VerifyConfirmInputSerializer,
+    VerifyRequestInputSerializer,
+    VerifyRequestOutputSerializer,
 )
 from apps.accounts.models import Membership, User
 from apps.accounts.permissions import IsAgencyStaff, IsPerson
-from apps.core.openapi import PROBLEM_RESPONSES
+from apps.core.openapi import PROBLEM_RESPONSES, problem
 from apps.core.throttling import ScopedHotKeyRateThrottle
 from apps.idempotency.decorators import IDEMPOTENCY_RESPONSES, idempotent
+
+# Security checks backed by the hot-key store fail closed.
+UNAVAILABLE_RESPONSE = {503: problem("A security check is unavailable (service_unavailable).")}
 
 
 def _person(request: Request) -> User:
@@ -156,15 +164,118 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_logout",
-        summary="Log out: revoke a refresh token",
+        summary="Log out: revoke a refresh token and the access token used",
+        description=(
+            "The refresh token is blacklisted and the access token of this request is refused "
+            "from now on (401 token_revoked) until it would have expired."
+        ),
         request=RefreshInputSerializer,
-        responses={204: None, **PROBLEM_RESPONSES},
+        responses={204: None, **PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSE},
         tags=["auth"],
     )
     def logout(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.token_revoke(user=_person(request), raw_refresh=data.validated_data["refresh"])
+        token = cast(Any, request.auth)
+        services.token_revoke(
+            user=_person(request),
+            raw_refresh=data.validated_data["refresh"],
+            access_jti=token.get("jti"),
+            access_exp=token.get("exp"),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerificationViewSet(viewsets.ViewSet):
+    """Proving that the caller receives mail or texts at the address on their account."""
+
+    permission_classes = (IsPerson,)
+
+    def get_throttles(self) -> list[Any]:
+        if self.action == "request_code":  # each request sends a message: a tight budget
+            self.throttle_scope = "verify"
+            return [*super().get_throttles(), ScopedHotKeyRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        operation_id="auth_verify_request",
+        summary="Send me a one-time code",
+        description=(
+            "Sends a 6-digit code to the account's email address or phone number. It expires "
+            "after `expires_in` seconds; a new request replaces the previous code."
+        ),
+        request=VerifyRequestInputSerializer,
+        responses={
+            202: VerifyRequestOutputSerializer,
+            **PROBLEM_RESPONSES,
+            409: problem("The address is already verified (already_verified)."),
+            **UNAVAILABLE_RESPONSE,
+        },
+        tags=["auth"],
+    )
+    def request_code(self, request: Request) -> Response:
+        data = VerifyRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel = data.validated_data["channel"]
+        otp.otp_request(user=_person(request), channel=channel)
+        body = {"channel": channel, "expires_in": settings.OTP_TTL_SECONDS}
+        return Response(VerifyRequestOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        operation_id="auth_verify_confirm",
+        summary="Confirm a one-time code",
+        description=(
+            "Marks the address verified. Wrong code: 400 otp_invalid with `attempts_left`; "
+            "after too many, otp_attempts_exceeded (request a new code); none pending: "
+            "otp_expired."
+        ),
+        request=VerifyConfirmInputSerializer,
+        responses={
+            200: MeOutputSerializer,
+            **PROBLEM_RESPONSES,
+            409: problem("The address is already verified (already_verified)."),
+            **UNAVAILABLE_RESPONSE,
+        },
+        tags=["auth"],
+    )
+    def confirm(self, request: Request) -> Response:
+        data = VerifyConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = otp.otp_confirm(user=_person(request), **data.validated_data)
+        return Response(MeOutputSerializer(_with_memberships(user)).data)
+
+
+class PasswordViewSet(viewsets.ViewSet):
+    """Changing one's password (every token held is revoked)."""
+
+    permission_classes = (IsPerson,)
+    throttle_scope = "password"
+
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), ScopedHotKeyRateThrottle()]
+
+    @extend_schema(
+        operation_id="me_password_change",
+        summary="Change my password",
+        description=(
+            "Every refresh token of the account is revoked, the access token used is refused "
+            "from now on, and so is every other access token issued before the change: sign "
+            "in again."
+        ),
+        request=PasswordChangeInputSerializer,
+        responses={204: None, **PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSE},
+        tags=["me"],
+    )
+    def change(self, request: Request) -> Response:
+        data = PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = cast(Any, request.auth)
+        services.user_change_password(
+            user=_person(request),
+            access_jti=token.get("jti"),
+            access_exp=token.get("exp"),
+            **data.validated_data,
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
