@@ -22,6 +22,7 @@ from apps.accounts.models import Role, User
 from apps.certificates.errors import CertificateAlreadyRevoked
 from apps.certificates.models import Certificate, CertificateStatus
 from apps.certificates.services import certificate_revoke
+from apps.outbox.admin import bind_console_actor
 
 READERS = frozenset(
     {Role.AGENT.value, Role.SUPERVISOR.value, Role.AGENCY_ADMIN.value, Role.AUDITOR.value}
@@ -81,6 +82,7 @@ class CertificateAdmin(RoleAdminMixin, admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[Certificate]) -> HttpResponse | None:
         form = RevocationForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
+            bind_console_actor(request)
             count = 0
             for certificate in queryset.filter(status=CertificateStatus.VALID):
                 try:

@@ -16,13 +16,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_tenants.utils import get_public_schema_name
 
-from apps.accounts.admin_site import RoleAdminMixin
+from apps.accounts.admin_site import RoleAdminMixin, console_role
 from apps.accounts.models import Role
+from apps.core.context import bind_actor
 from apps.core.tenancy import current_schema
 from apps.outbox.models import OutboxMessage, Status
 from apps.outbox.services import outbox_requeue
 
 OPERATOR_ROLES = frozenset({Role.AGENCY_ADMIN.value})
+
+
+def bind_console_actor(request: HttpRequest) -> None:
+    """Record the signed-in console user (and their role here) as the actor of audit events."""
+    is_platform_admin = bool(getattr(request.user, "is_superuser", False))
+    role = console_role(request) or ("platform_admin" if is_platform_admin else "")
+    bind_actor(actor_type="user", actor_id=str(request.user.pk), actor_role=role)
 
 
 class OperatorAdminMixin(RoleAdminMixin):
@@ -92,6 +100,7 @@ class OutboxMessageAdmin(OperatorAdminMixin, admin.ModelAdmin):
     # this action is the one change operators make.
     @admin.action(description=_("Re-queue the selected dead letters"), permissions=["view"])
     def requeue_dead_letters(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        bind_console_actor(request)
         ids = list(queryset.filter(status=Status.DEAD).values_list("pk", flat=True))
         count = outbox_requeue(message_ids=ids)
         self.message_user(

@@ -38,6 +38,8 @@ from apps.outbox.models import Kind, OutboxMessage, Status
 logger = structlog.get_logger(__name__)
 
 MAX_ERROR_CHARS = 2000
+# Seconds to wait for the broker's TCP handshake when publishing.
+PUBLISH_CONNECT_TIMEOUT = 2.0
 # A retry that arrives this early (clock skew, timer slack) still counts as due.
 EARLY_TOLERANCE = timedelta(seconds=5)
 
@@ -123,7 +125,13 @@ def broker_publisher() -> Iterator[Any]:
     from apps.outbox.tasks import outbox_deliver
     from config.celery import app
 
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+    with app.connection_for_write(
+        settings.CELERY_BROKER_URL,
+        connect_timeout=PUBLISH_CONNECT_TIMEOUT,
+        # One connection attempt: kombu's default is to retry for seconds, which would hold
+        # the caller (a request's after-commit hook) when the broker is down.
+        transport_options={"max_retries": 0},
+    ) as connection:
 
         def publish(message_id: UUID) -> None:
             # ``connection`` is a real apply_async option the type stubs do not list.

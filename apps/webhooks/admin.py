@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.outbox.admin import OperatorAdminMixin
+from apps.outbox.admin import OperatorAdminMixin, bind_console_actor
 from apps.webhooks.models import PartnerWebhookSubscription, WebhookDelivery
 from apps.webhooks.services import subscription_deactivate
 
@@ -33,6 +33,7 @@ class PartnerWebhookSubscriptionAdmin(OperatorAdminMixin, admin.ModelAdmin):
     def deactivate(
         self, request: HttpRequest, queryset: QuerySet[PartnerWebhookSubscription]
     ) -> None:
+        bind_console_actor(request)
         count = 0
         for subscription in queryset.filter(is_active=True):
             subscription_deactivate(

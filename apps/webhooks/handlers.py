@@ -50,7 +50,7 @@ def webhook_deliver(message: OutboxMessage) -> None:
         pk=payload["subscription_id"], is_active=True
     ).first()
     if subscription is None:
-        logger.info("webhook_skipped_inactive", event=payload.get("event"))
+        logger.info("webhook_skipped_inactive", webhook_event=payload.get("event"))
         return
     slug = (
         Agency.objects.filter(schema_name=payload.get("agency_schema"))
@@ -111,7 +111,7 @@ def webhook_deliver(message: OutboxMessage) -> None:
     log(result.status, result.duration_ms, "", True)
     logger.info(
         "webhook_delivered",
-        event=payload["event"],
+        webhook_event=payload["event"],
         status=result.status,
         duration_ms=result.duration_ms,
         attempt=attempt,

@@ -189,5 +189,5 @@ def webhook_event_emit(*, event: str, data: dict[str, Any]) -> int:
                 "data": data,
             },
         )
-    logger.info("webhook_event_queued", event=event, subscriptions=len(subscriptions))
+    logger.info("webhook_event_queued", webhook_event=event, subscriptions=len(subscriptions))
     return len(subscriptions)

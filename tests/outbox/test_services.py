@@ -43,6 +43,7 @@ def test_enqueue_writes_a_pending_row_in_the_callers_schema(agency_a, agency_b):
 
 def test_a_rolled_back_change_leaves_no_message(agency_a):
     with schema_context("agence_a"):
+
         def change() -> None:
             with transaction.atomic():
                 outbox_enqueue(kind=Kind.NOTIFICATION, payload={})
