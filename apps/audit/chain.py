@@ -1,9 +1,9 @@
 """Appending to a schema's hash chain without forks, gaps or reordering.
 
 Appends to one schema are serialised inside the writer's transaction by a transaction-level
-advisory lock keyed on the schema: the writer takes the lock, reads the head (last sequence
-and hash; READ COMMITTED takes a new snapshot per statement, so it sees the previous holder's
-committed event), inserts the next event and keeps the lock until its transaction ends. A
+advisory lock keyed on the schema: the writer takes the lock and reads the head (last sequence
+and hash) in one call of ``public.guichet_audit_lock_head``, inserts the next event and keeps
+the lock until its transaction ends. A
 writer whose transaction rolls back leaves no gap: the next one reads the same head. The
 unique constraint on ``sequence`` is the safety net.
 
@@ -53,16 +53,41 @@ def lock_key(schema: str) -> int:
     return value - (1 << 32) if value >= (1 << 31) else value
 
 
-def chain_lock() -> None:
-    """Take the append lock of the current schema until the transaction ends."""
+# Takes the lock and reads the head in one round trip. A VOLATILE PL/pgSQL function takes a new
+# snapshot for each statement (READ COMMITTED), so the SELECT after the lock sees the event the
+# previous holder committed. The table resolves through the search path: the current schema's.
+LOCK_HEAD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION public.guichet_audit_lock_head(lock_namespace integer, lock_key integer)
+RETURNS TABLE (head_sequence bigint, head_hash varchar)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_namespace, lock_key);
+    RETURN QUERY
+        SELECT e.sequence, e.hash FROM audit_auditevent e ORDER BY e.sequence DESC LIMIT 1;
+END;
+$$;
+"""
+
+
+def chain_lock_head() -> tuple[int, str]:
+    """Take the current schema's append lock (until the transaction ends) and read its head.
+
+    Returns ``(sequence, hash)`` of the last event, ``(0, 64 zeros)`` for an empty chain.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, lock_key(current_schema())]
+            "SELECT head_sequence, head_hash FROM public.guichet_audit_lock_head(%s, %s)",
+            [LOCK_NAMESPACE, lock_key(current_schema())],
         )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row is not None else (0, GENESIS_HASH)
 
 
 def chain_head() -> tuple[int, str]:
-    """``(sequence, hash)`` of the last event of the current schema, (0, zeros) if none."""
+    """``(sequence, hash)`` of the last event of the current schema, (0, zeros) if none.
+
+    Without the lock: a snapshot, for reads that need no serialisation.
+    """
     head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
     return head if head is not None else (0, GENESIS_HASH)
 
@@ -75,8 +100,7 @@ def chain_append(event: AuditEvent) -> AuditEvent:
     otherwise in a transaction of its own.
     """
     with transaction.atomic(savepoint=False):
-        chain_lock()
-        sequence, prev_hash = chain_head()
+        sequence, prev_hash = chain_lock_head()
         event.version = CHAIN_VERSION
         event.agency_schema = current_schema()
         event.sequence = sequence + 1

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.canonical import canonical_bytes, checkpoint_message
-from apps.audit.chain import chain_head, chain_lock
+from apps.audit.chain import chain_lock_head
 from apps.audit.models import AuditCheckpoint
 from apps.audit.selectors import audit_checkpoint_latest
 from apps.audit.services import audit_record
@@ -65,8 +65,7 @@ def audit_checkpoint_create(*, force: bool = False) -> CheckpointOutcome:
     checkpoint's own event the existing checkpoint is returned (running it twice is harmless).
     """
     schema = current_schema()
-    chain_lock()
-    head_sequence, _head_hash = chain_head()
+    head_sequence, _head_hash = chain_lock_head()
     latest = audit_checkpoint_latest()
     if not force and latest is not None and latest.sequence == head_sequence:
         return CheckpointOutcome(latest, created=False)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from django.contrib import admin
 from django_tenants.utils import schema_context
 
-from apps.accounts.models import Role
+from apps.accounts.models import Membership, Role
+from apps.audit.admin import AuditedAdminMixin
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core.context import bind_actor, set_context, system_context
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +85,7 @@ def test_filters_by_actor_target_action_outcome_and_date(client, staff_of, agenc
     assert listed(action="application.rejected") == {events_a[1].pk}
     assert listed(outcome="success", target_type="application") == everything
     assert listed(outcome="denied") == set()
-    assert listed(**{"occurred_at__gte": "2000-01-01"}) == everything
+    assert listed(**{"occurred_at__gte": "2000-01-01T00:00:00+00:00"}) == everything
     page = client.get(CHANGELIST, {"target": "A-1"}).content.decode()
     assert 'name="target" value="A-1"' in page  # the text filter keeps its value
 
@@ -114,3 +119,41 @@ def test_platform_admins_read_the_platform_trail(client, platform_admin):
     assert response.status_code == 200
     assert [e.action for e in response.context["cl"].result_list] == ["platform.thing"]
     assert client.get(f"{CHANGELIST}add/").status_code == 403
+
+
+class _MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    pass
+
+
+def test_audited_admin_mixin_records_console_changes(rf, platform_admin, agency_a):
+    model_admin = _MembershipAdmin(Membership, admin.site)
+    request = rf.post("/admin/accounts/membership/")
+    request.user = platform_admin
+    person = UserFactory()
+    membership = Membership(user=person, agency=agency_a, role=Role.AGENT)
+
+    model_admin.save_model(
+        request, membership, SimpleNamespace(changed_data=["role"], initial={}), False
+    )
+    membership.role = Role.AUDITOR
+    changed_form = SimpleNamespace(changed_data=["role", "tags"], initial={"role": "agent"})
+    model_admin.save_model(request, membership, changed_form, True)
+    model_admin.save_model(request, membership, SimpleNamespace(changed_data=[], initial={}), True)
+    pk = membership.pk
+    model_admin.delete_queryset(request, Membership.objects.filter(pk=pk))
+
+    events = list(AuditEvent.objects.filter(target_id=str(pk)).order_by("sequence"))
+    assert [e.action for e in events] == [
+        "accounts.membership.admin_added",
+        "accounts.membership.admin_changed",
+        "accounts.membership.admin_deleted",
+    ]
+    assert events[0].changes["role"] == {"old": None, "new": "agent"}
+    assert events[1].changes == {
+        "role": {"old": "agent", "new": "auditor"},
+        "tags": {"old": None, "new": "[changed]"},
+    }
+    assert {(e.actor_id, e.actor_role) for e in events} == {
+        (str(platform_admin.pk), "platform_admin")
+    }
+    assert not Membership.objects.filter(pk=pk).exists()

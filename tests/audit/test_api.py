@@ -263,3 +263,12 @@ def test_the_audit_api_is_not_served_on_the_public_host(api, platform_admin, tok
     response = api("localhost", token).get(EVENTS)
 
     assert response.status_code == 404
+
+
+def test_export_errors_are_problem_documents_even_when_json_lines_are_asked_for(api):
+    response = api(HOST_A).get(EXPORT, HTTP_ACCEPT="application/x-ndjson")
+
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.content.endswith(b"\n")
+    assert json.loads(response.content)["code"] == "not_authenticated"

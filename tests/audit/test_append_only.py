@@ -112,3 +112,34 @@ def test_nothing_refers_to_audit_rows_so_no_cascade_can_delete_them():
             """
         )
         assert cursor.fetchone()[0] == 0
+
+
+def test_the_migration_hook_installs_the_triggers_and_skips_schemas_without_the_tables(agency_a):
+    from apps.audit.apps import protect_migrated_schema
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA audit_no_tables")
+        cursor.execute("ALTER TABLE agence_a.audit_auditevent DISABLE TRIGGER USER")
+        cursor.execute(
+            "DROP TRIGGER audit_auditcheckpoint_no_delete ON agence_a.audit_auditcheckpoint"
+        )
+
+    protect_migrated_schema(sender=None, schema_name="audit_no_tables")
+    protect_migrated_schema(sender=None, schema_name="agence_a")
+
+    with connection.cursor() as cursor:
+        assert protected_triggers(cursor, "audit_no_tables") == set()
+        # re-created; the disabled ones stay disabled (an operator's explicit act)
+        assert ("audit_auditcheckpoint", "audit_auditcheckpoint_no_delete") in protected_triggers(
+            cursor, "agence_a"
+        )
+
+
+def test_rows_describe_themselves(agency_a):
+    with schema_context(agency_a.schema_name):
+        event = audit_record(action="described")
+        checkpoint = audit_checkpoint_create(force=True).checkpoint
+
+    assert str(event).startswith(f"#{event.sequence} ")
+    assert str(event).endswith(" described success")
+    assert str(checkpoint).startswith(f"agence_a #{checkpoint.sequence} ")
