@@ -16,7 +16,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -433,8 +439,11 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
             else None
         )
         if attachment is None:
-            raise AttachmentNotFound()
-        response = attachment_file_response(attachment)
+            raise Http404
+        try:
+            response = attachment_file_response(attachment)
+        except AttachmentNotFound:
+            raise Http404 from None
         services.attachment_download_record(attachment=attachment)
         return response
 

@@ -338,3 +338,95 @@ def test_agents_cannot_change_the_reference_prefix(console):
     _, client = console(Role.AGENT)
 
     assert client.get("/admin/applications/referencesequence/add/").status_code == 403
+
+
+def test_more_queue_filters(console, in_state, service_a):
+    agent, client = console(Role.AGENT)
+    mine = in_state("in_review", agent=agent)
+    unassigned = in_state("submitted")
+
+    def listed(**params):
+        return {a.pk for a in client.get(QUEUE, params).context["cl"].result_list}
+
+    assert listed(assigned="me") == {mine.pk}
+    assert listed(assigned="none") == {unassigned.pk}
+    assert listed(overdue="no") == {mine.pk, unassigned.pk}
+    assert "—" in client.get(QUEUE).content.decode()  # nobody assigned yet
+
+
+def test_action_pages_show_only_the_fields_they_need(
+    console, in_state, service_a, staff_of, agency_a
+):
+    _, client = console(Role.SUPERVISOR)
+    colleague = staff_of(agency_a, Role.AGENT)
+    colleague.first_name, colleague.last_name = "Kossi", "Agbeko"
+    colleague.save()
+    application = in_state("submitted")
+
+    take = client.get(act(application, "take"))
+    assign = client.get(act(application, "assign"))
+
+    assert set(take.context["form"].fields) == {"etag"}
+    assert set(assign.context["form"].fields) == {"etag", "assignee", "reason"}
+    assert "Kossi Agbeko" in assign.content.decode()
+
+
+def test_assign_to_me_reports_applications_someone_else_holds(console, in_state, service_a):
+    agent, client = console(Role.AGENT)
+    held = in_state("in_review")
+    free = in_state("submitted")
+
+    response = client.post(
+        QUEUE,
+        {"action": "take_selected", "_selected_action": [str(held.pk), str(free.pk)]},
+        follow=True,
+    )
+
+    assert current(free).assignee_id == agent.id
+    assert current(held).assignee_id != agent.id
+    assert len(list(response.context["messages"])) == 2  # one warning, one success
+
+
+def test_request_information_from_the_list_opens_its_page(console, in_state, service_a):
+    agent, client = console(Role.AGENT)
+    application = in_state("in_review", agent=agent)
+
+    response = client.post(
+        QUEUE, {"action": "request_info_selected", "_selected_action": [str(application.pk)]}
+    )
+
+    assert response["Location"] == act(application, "request_info")
+
+
+def test_unknown_or_invisible_objects_in_the_console(console, in_state, service_a):
+    _, client = console(Role.SUPERVISOR)
+    application = in_state("draft")
+
+    action_page = client.get(act(application, "take"))
+    document = client.get(f"{QUEUE}{application.id}/attachments/{application.id}/")
+    bad_id = client.get(f"{QUEUE}not-a-uuid/change/")
+
+    assert action_page.status_code == 302
+    assert document.status_code == 404
+    assert bad_id.status_code == 302
+
+
+def test_a_member_whose_role_was_revoked_cannot_download(
+    client, in_state, service_a, citizen, agency_a
+):
+    from apps.accounts.services import membership_grant
+    from tests.factories import UserFactory
+
+    application = in_state("submitted")
+    with schema_context("agence_a"):
+        attachment = Attachment.objects.get(application=application)
+    member = UserFactory()
+    membership = membership_grant(user=member, agency=agency_a, role=Role.AGENT)
+    client.defaults["HTTP_HOST"] = HOST_A
+    client.force_login(member)
+    membership.is_active = False
+    membership.save()
+
+    response = client.get(f"{QUEUE}{application.id}/attachments/{attachment.id}/")
+
+    assert response.status_code == 302  # no longer a member: back to the login page
