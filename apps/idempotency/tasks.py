@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from celery import shared_task
+from django.db import transaction
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
 from apps.core.context import set_context, system_context
@@ -31,7 +32,7 @@ def idempotency_purge_expired() -> dict[str, int]:
     results: dict[str, int] = {}
     for schema in schemas:
         try:
-            with schema_context(schema):
+            with schema_context(schema), transaction.atomic():
                 results[schema] = idempotency_records_purge()
         except Exception as exc:
             logger.warning("idempotency_purge_failed", agency=schema, exc_type=type(exc).__name__)

@@ -230,3 +230,64 @@ def test_store_down_still_runs_once_and_replays_from_postgresql(api, agency_a, u
     assert retry["Idempotent-Replayed"] == "true"
     assert_problem(other, 422, "idempotency_key_reused")
     assert created("agence_a", "nine") == 1
+
+
+def test_uploaded_files_count_by_their_content(api, agency_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def upload(content: bytes):
+        return api(HOST_A).post(
+            THINGS,
+            {"name": "file", "doc": SimpleUploadedFile("a.pdf", content, "application/pdf")},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
+
+    first = upload(b"%PDF-1 one")
+    same = upload(b"%PDF-1 one")
+    other = upload(b"%PDF-1 two")
+
+    assert first.status_code == 201
+    assert same["Idempotent-Replayed"] == "true"
+    assert_problem(other, 422, "idempotency_key_reused")
+
+
+def test_scope_must_be_a_short_name():
+    from apps.idempotency.decorators import idempotent
+
+    with pytest.raises(ValueError, match="scope"):
+        idempotent(scope="")
+    with pytest.raises(ValueError, match="scope"):
+        idempotent(scope="x" * 65)
+
+
+def test_record_reads_well_in_the_console(agency_a):
+    record = IdempotencyRecord(scope="s", caller="ip:1", key="k", status_code=201)
+
+    assert str(record) == "s ip:1 201"
+
+
+def test_releasing_a_marker_survives_a_store_outage(tmp_path):
+    from apps.idempotency.services import _Marker, _release_marker
+    from tests.security.helpers import unreachable_hotkeys
+
+    with unreachable_hotkeys(tmp_path):
+        _release_marker(_Marker(b"\x02k\x00", b"v"))  # no exception: the marker expires
+
+
+def test_console_lists_records_read_only(client, platform_admin):
+    from apps.idempotency.admin import IdempotencyRecordAdmin
+
+    client.force_login(platform_admin)
+    client.defaults["HTTP_HOST"] = "localhost"
+    IdempotencyRecord.objects.create(
+        scope="s", caller="ip:1", key="k", fingerprint="0" * 64, status_code=201
+    )
+
+    listing = client.get("/admin/idempotency/idempotencyrecord/")
+
+    assert listing.status_code == 200
+    assert client.get("/admin/idempotency/idempotencyrecord/add/").status_code == 403
+    model_admin = IdempotencyRecordAdmin(IdempotencyRecord, None)
+    assert not model_admin.has_change_permission(None)
+    assert not model_admin.has_delete_permission(None)

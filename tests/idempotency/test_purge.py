@@ -49,3 +49,25 @@ def test_purge_fans_out_over_every_schema(agency_a, agency_b):
 def test_purge_runs_periodically():
     entry = settings.CELERY_BEAT_SCHEDULE["idempotency-purge-expired"]
     assert entry["task"] == "apps.idempotency.tasks.idempotency_purge_expired"
+
+
+def test_a_failing_schema_does_not_stop_the_others(agency_a, agency_b, monkeypatch, caplog):
+    from django.db import connection
+
+    from apps.idempotency import tasks
+
+    real_purge = tasks.idempotency_records_purge
+
+    def purge_failing_in_a() -> int:
+        if connection.schema_name == "agence_a":
+            raise RuntimeError("disk full")
+        return real_purge()
+
+    monkeypatch.setattr(tasks, "idempotency_records_purge", purge_failing_in_a)
+    _record("agence_b", "old", timedelta(hours=25))
+
+    result = idempotency_purge_expired()
+
+    assert "agence_a" not in result
+    assert result["agence_b"] == 1
+    assert any("idempotency_purge_failed" in r.getMessage() for r in caplog.records)

@@ -154,3 +154,7 @@ def test_logout_service_denylists_before_blacklisting(citizen, tokens, tmp_path)
             access_exp=claims["exp"],
         )
     assert not BlacklistedToken.objects.exists()
+
+
+def test_a_token_without_subject_is_only_checked_by_jti():
+    assert not denylist.token_is_revoked({"jti": "anything"})

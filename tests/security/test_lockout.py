@@ -221,3 +221,13 @@ def test_console_with_the_store_down_refuses_sign_in(client, agency_a, staff_of,
 
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+def test_console_form_without_password_is_not_counted(client, agency_a, staff_of):
+    agent = staff_of(agency_a)
+    client.defaults["HTTP_HOST"] = HOST_A
+
+    for _ in range(6):
+        assert console_login(client, agent.email, "").status_code == 200
+
+    assert console_login(client, agent.email, PASSWORD).status_code == 302

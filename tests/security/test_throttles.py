@@ -185,3 +185,23 @@ def test_parse_rate_refuses_nonsense(rate):
 def test_base_throttle_has_no_identity():
     with pytest.raises(NotImplementedError):
         throttling.HotKeyRateThrottle().get_ident_for(None, None)
+
+
+def test_scoped_throttle_counts_each_kind_of_caller_separately(settings, citizen, tokens):
+    with_rates(settings, ping="1/min")
+    person, partner = tokens(citizen).access, partner_token("pc_scoped")
+
+    first = [client(token=t).get("/test/scoped/").status_code for t in (person, partner, None)]
+    second = [client(token=t).get("/test/scoped/").status_code for t in (person, partner, None)]
+
+    assert first == [200, 200, 200]
+    assert second == [429, 429, 429]
+    idents = {unpack_key(k)[3] for k, _ in get_store().range(hot_prefix("agence_a", "throttle"))}
+    assert idents == {f"user:{citizen.id}", "partner:pc_scoped", "ip:127.0.0.1"}
+
+
+def test_a_view_without_scope_is_not_counted(settings):
+    with_rates(settings, ping="1/min")
+
+    assert [client().get("/test/unscoped/").status_code for _ in range(3)] == [200] * 3
+    assert get_store().range(hot_prefix("agence_a", "throttle")) == []

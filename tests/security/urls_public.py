@@ -3,9 +3,14 @@
 from django.urls import path
 
 from config.urls_public import urlpatterns as public_urlpatterns
-from tests.security.views import PingViewSet
+from tests.security.views import PingViewSet, ScopedPingViewSet, UnscopedPingViewSet
 
-urlpatterns = [path("test/ping/", PingViewSet.as_view({"get": "list"})), *public_urlpatterns]
+urlpatterns = [
+    path("test/ping/", PingViewSet.as_view({"get": "list"})),
+    path("test/scoped/", ScopedPingViewSet.as_view({"get": "list"})),
+    path("test/unscoped/", UnscopedPingViewSet.as_view({"get": "list"})),
+    *public_urlpatterns,
+]
 
 handler404 = "apps.core.exceptions.not_found_view"
 handler500 = "apps.core.exceptions.server_error_view"

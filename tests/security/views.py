@@ -15,3 +15,20 @@ class PingViewSet(viewsets.ViewSet):
 
     def list(self, request: Request) -> Response:
         return Response({"ok": True})
+
+
+class ScopedPingViewSet(PingViewSet):
+    """GET → 200, behind only the scoped throttle (scope ``ping``)."""
+
+    throttle_scope = "ping"
+
+    def get_throttles(self) -> list:
+        from apps.core.throttling import ScopedHotKeyRateThrottle
+
+        return [ScopedHotKeyRateThrottle()]
+
+
+class UnscopedPingViewSet(ScopedPingViewSet):
+    """The scoped throttle on a view that names no scope: nothing is counted."""
+
+    throttle_scope = ""
