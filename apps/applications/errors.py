@@ -105,6 +105,13 @@ class ApplicationNotEditable(ConflictError):
     default_detail = _("This application can no longer be changed.")
 
 
+class TooManyAttachments(ConflictError):
+    """The application already holds as many documents as allowed (409)."""
+
+    code = "too_many_attachments"
+    default_detail = _("This application already has as many documents as allowed.")
+
+
 class ServiceNotPublished(ConflictError):
     """The service was withdrawn from the catalogue after the draft was started."""
 

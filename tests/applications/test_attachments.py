@@ -390,3 +390,19 @@ def test_safe_file_names():
     assert safe_file_name("C:\\Users\\afi\\scan.jpeg", mime="image/jpeg") == "scan.jpg"
     assert safe_file_name("", mime="application/pdf") == "document.pdf"
     assert safe_file_name("...", mime="application/octet-stream") == "document"
+
+
+def test_the_number_of_documents_is_bounded(api, service_a, citizen, tokens, monkeypatch):
+    monkeypatch.setattr("apps.applications.services.attachments.MAX_ATTACHMENTS_PER_APPLICATION", 2)
+    application = draft("agence_a", citizen)  # one document already
+    client = api(HOST_A, tokens(citizen).access)
+
+    second = client.post(
+        url(application), {"document_type": DOC, "file": upload()}, format="multipart"
+    )
+    third = client.post(
+        url(application), {"document_type": DOC, "file": upload()}, format="multipart"
+    )
+
+    assert second.status_code == 201
+    assert_problem(third, 409, "too_many_attachments")

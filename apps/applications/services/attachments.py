@@ -19,6 +19,7 @@ from apps.applications.errors import (
     AttachmentTooLarge,
     AttachmentTypeRefused,
     DocumentTypeUnknown,
+    TooManyAttachments,
 )
 from apps.applications.models import Application, Attachment
 from apps.applications.services.common import application_lock, check_if_match, entry_sync
@@ -27,6 +28,9 @@ from apps.audit.services import audit_record
 from apps.core.tenancy import current_schema
 
 logger = structlog.get_logger(__name__)
+
+# Enough for any real file; bounds the storage one draft can take.
+MAX_ATTACHMENTS_PER_APPLICATION = 20
 
 
 def _check_upload(application: Application, *, document_type: str, upload: Any) -> str:
@@ -80,6 +84,8 @@ def attachment_add(
             check_if_match(application, if_match)
             if application.status not in EDITABLE:
                 raise ApplicationNotEditable()
+            if application.attachments.count() >= MAX_ATTACHMENTS_PER_APPLICATION:
+                raise TooManyAttachments()
             mime = _check_upload(application, document_type=document_type, upload=upload)
             attachment_id = uuid.uuid4()
             digest = files.sha256_of(upload)
