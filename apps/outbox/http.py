@@ -103,7 +103,7 @@ def http_post(
             while size < MAX_RESPONSE_BYTES:
                 if time.monotonic() > deadline:
                     raise TimeoutError("read deadline")
-                chunk = response.read(READ_CHUNK)
+                chunk = response.read1(READ_CHUNK)  # returns what arrived: deadline checks
                 if not chunk:
                     break
                 chunks.append(chunk)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
 from apps.agencies.selectors import agency_list
-from apps.outbox.models import OutboxMessage, Status
 
 
 def outbox_schemas() -> list[str]:
     """Every schema holding an outbox: public first, then each agency's (active or not)."""
     agencies = list(agency_list().values_list("schema_name", flat=True))
     return [get_public_schema_name(), *agencies]
-
-
-def outbox_dead_letters() -> QuerySet[OutboxMessage]:
-    """Dead letters of the current schema, newest first."""
-    return OutboxMessage.objects.filter(status=Status.DEAD).order_by("-dead_at", "-created_at")

@@ -201,3 +201,42 @@ def test_agents_are_told_of_an_assignment_in_their_language(agency_a, citizen, s
     assert sms["to"] == "+22890000099"
     assert "is assigned to you" in sms["body"]
     assert mail.outbox[0].to == [agent.email]
+
+
+def test_the_certificate_notice_carries_the_code_and_the_verification_link(
+    agency_a, citizen, staff_of, sms_dir, settings, tmp_path
+):
+    from apps.certificates.services import certificate_issue
+    from tests.outbox.builders import in_state
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    agent = staff_of(agency_a, Role.AGENT)
+    application = in_state("agence_a", citizen, agent, "approved")
+    with schema_context("agence_a"):
+        OutboxMessage.objects.all().delete()
+        certificate = certificate_issue(application_id=application.pk)
+
+    assert _deliver_all() == ["sent", "sent"]
+
+    [sms] = _sms_lines(sms_dir)
+    assert certificate.code in sms["body"]
+    assert f"http://agence-a.localhost/verify/{certificate.code}/" in mail.outbox[0].body
+    assert mail.outbox[0].subject == f"Document {certificate.reference} délivré"
+
+
+def test_an_unknown_channel_is_a_dead_letter(agency_a, citizen):
+    from apps.notifications.handlers import notification_deliver
+    from apps.outbox.handlers import DeliveryError
+
+    message = OutboxMessage(
+        kind="notification",
+        payload={
+            "template": "application_submitted",
+            "recipient_id": str(citizen.pk),
+            "channel": "fax",
+        },
+    )
+    citizen.phone = "+22890000001"
+    with pytest.raises(DeliveryError) as error:
+        notification_deliver(message)
+    assert error.value.permanent

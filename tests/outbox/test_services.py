@@ -264,3 +264,24 @@ def test_requeue_sends_dead_letters_back_and_audits_each(agency_a, fake_handler_
     assert row.attempts == 0
     assert row.dead_at is None
     assert [e.target_id for e in events] == [str(dead.pk)]
+
+
+def test_a_failing_kick_never_reaches_the_caller(
+    agency_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    from apps.outbox import services
+
+    def broken(**kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(services, "outbox_relay", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = _enqueue()  # no exception
+
+    with schema_context("agence_a"):
+        assert OutboxMessage.objects.get(pk=message.pk).status == Status.PENDING
+
+
+def test_messages_describe_themselves(agency_a):
+    message = _enqueue()
+    assert str(message) == f"document {message.pk} (pending)"

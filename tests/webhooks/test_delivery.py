@@ -165,3 +165,39 @@ def test_a_private_address_is_never_called_in_production(partner, settings):
 def test_unknown_events_are_refused():
     with pytest.raises(ValueError, match=r"application\.viewed"):
         webhook_event_emit(event="application.viewed", data={})
+
+
+def test_only_web_urls_even_when_insecure_ones_are_allowed():
+    from apps.webhooks.errors import SubscriptionURLInvalid
+    from apps.webhooks.services import url_check
+
+    with pytest.raises(SubscriptionURLInvalid):
+        url_check("ftp://127.0.0.1/x")
+    url_check("http://127.0.0.1/x")
+
+
+def test_a_host_that_does_not_resolve_is_left_to_the_connection(settings):
+    from apps.webhooks.services import url_resolves_publicly
+
+    settings.WEBHOOK_ALLOW_INSECURE_URLS = False
+    assert url_resolves_publicly("https://no-such-host.invalid/hook")
+    assert not url_resolves_publicly("https://localhost/hook")
+
+
+def test_webhook_secrets_need_the_platform_key(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from apps.webhooks.signing import secret_encrypt
+
+    settings.WEBHOOK_SECRET_KEY = ""
+    with pytest.raises(ImproperlyConfigured):
+        secret_encrypt("whsec_x")
+
+
+def test_deliveries_and_subscriptions_describe_themselves(partner):
+    subscription, _ = _subscribe(partner, "http://127.0.0.1:9/x")
+    delivery = WebhookDelivery(
+        subscription=subscription, event="application.decided", attempt=2, response_status=500
+    )
+    assert str(subscription) == "http://127.0.0.1:9/x (application.decided)"
+    assert str(delivery) == "application.decided #2: 500"
