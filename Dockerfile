@@ -1,5 +1,10 @@
 # Production image of Guichet: gunicorn by default; the worker, beat and migrate services of
 # docker-compose.yml run other commands in the same image.
+
+# The FoundationDB client library comes from the official image of the server version that
+# docker-compose.yml runs (the Python bindings load libfdb_c.so; API version 730).
+FROM foundationdb/foundationdb:7.3.63 AS fdb
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,10 +13,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # gettext compiles the translation catalogues at build time (the .mo files are not committed).
-# The FoundationDB client library (libfdb_c 7.3) will be installed here by the FoundationDB issue.
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends gettext \
     && rm -rf /var/lib/apt/lists/*
+COPY --from=fdb /usr/lib/libfdb_c.so /usr/lib/libfdb_c.so
 
 RUN groupadd --system guichet \
     && useradd --system --gid guichet --home-dir /app --no-create-home --shell /usr/sbin/nologin guichet

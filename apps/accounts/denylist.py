@@ -21,6 +21,7 @@ accepted without its revocation having been checked.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -35,10 +36,13 @@ DENYLIST = "denylist"
 REVOKED_BEFORE = "revoked_before"
 
 
+# Memoised: packing a tuple key costs a few µs and every request builds both keys.
+@functools.lru_cache(maxsize=16384)
 def _jti_key(jti: str) -> bytes:
     return hot_key(get_public_schema_name(), DENYLIST, jti)
 
 
+@functools.lru_cache(maxsize=16384)
 def _user_key(user_id: str) -> bytes:
     return hot_key(get_public_schema_name(), REVOKED_BEFORE, user_id)
 
