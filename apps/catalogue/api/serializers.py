@@ -1,0 +1,70 @@
+"""Output serializers of the public catalogue of an agency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import get_language
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.catalogue.models import Service
+from apps.catalogue.validation import DOCUMENT_TYPE_KEYS
+
+
+class DocumentTypeOutputSerializer(serializers.Serializer):
+    """A document to attach to an application for this service."""
+
+    code = serializers.CharField()
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="In the language of the request."
+    )
+    label_fr = serializers.CharField()
+    label_en = serializers.CharField()
+    mime_types = serializers.ListField(child=serializers.CharField())
+    max_bytes = serializers.IntegerField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
+
+
+class ServiceSummaryOutputSerializer(serializers.ModelSerializer[Service]):
+    """A published service as listed (no form: fetch the detail for it)."""
+
+    name = serializers.CharField(read_only=True, help_text="In the language of the request.")
+    description = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Service
+        fields: tuple[str, ...] = (
+            "id",
+            "code",
+            "name",
+            "name_fr",
+            "name_en",
+            "description",
+            "description_fr",
+            "description_en",
+            "category",
+            "fee_xof",
+            "sla_working_days",
+            "updated_at",
+        )
+
+
+class ServiceDetailOutputSerializer(ServiceSummaryOutputSerializer):
+    """A published service with its form (JSON Schema 2020-12) and documents to attach."""
+
+    document_types = serializers.SerializerMethodField()
+    form_schema = serializers.JSONField(read_only=True)
+
+    class Meta(ServiceSummaryOutputSerializer.Meta):
+        fields = (*ServiceSummaryOutputSerializer.Meta.fields, "form_schema", "document_types")
+
+    @extend_schema_field(DocumentTypeOutputSerializer(many=True))
+    def get_document_types(self, service: Service) -> list[dict[str, Any]]:
+        english = (get_language() or "fr").startswith("en")
+        documents = []
+        for item in service.document_types:
+            document = {key: item[key] for key in sorted(DOCUMENT_TYPE_KEYS)}
+            document["label"] = item["label_en"] if english else item["label_fr"]
+            documents.append(document)
+        return documents
