@@ -17,6 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.applications.workflow import OPEN, Status
 
+# People live in the public schema, applications in each agency's. Deleting a user from the
+# public schema must not make Django look for these agency tables there (they do not exist on
+# its search path), so the ORM does nothing for these relations and the database's foreign
+# keys (agency table -> public.accounts_user) refuse to delete a person who still has
+# applications, history, notes or documents: PROTECT, enforced by PostgreSQL.
+PERSON = models.DO_NOTHING
+
 
 class ReferenceSequence(models.Model):
     """The counter of one year's references in this agency (``EC-2026-000123``).
@@ -56,7 +63,7 @@ class Application(models.Model):
     )
     citizen = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=PERSON,
         related_name="+",
         verbose_name=_("citizen"),
     )
@@ -66,7 +73,7 @@ class Application(models.Model):
     form_data = models.JSONField(_("answers"), default=dict, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=PERSON,
         related_name="+",
         null=True,
         blank=True,
@@ -156,7 +163,7 @@ class HistoryEntry(models.Model):
     to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=PERSON,
         related_name="+",
         null=True,
         blank=True,
@@ -165,7 +172,7 @@ class HistoryEntry(models.Model):
     actor_role = models.CharField(_("role"), max_length=20)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=PERSON,
         related_name="+",
         null=True,
         blank=True,
@@ -198,7 +205,7 @@ class InternalNote(models.Model):
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=PERSON,
         related_name="+",
         verbose_name=_("author"),
     )
@@ -239,7 +246,7 @@ class Attachment(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=PERSON,
         related_name="+",
         verbose_name=_("uploaded by"),
     )

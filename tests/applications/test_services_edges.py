@@ -84,3 +84,35 @@ def test_unknown_attachment_for_staff_is_404(api, in_state, staff_of, agency_a, 
     )
 
     assert_problem(response, 404, "attachment_not_found")
+
+
+def _delete_and_check(users) -> None:
+    """Delete rows without Django's collector, then check the deferred foreign keys now."""
+    from django.db import connection
+
+    users._raw_delete(users.db)
+    connection.check_constraints()
+
+
+def test_people_with_applications_are_protected_by_the_database(in_state, citizen, service_a):
+    from django.db import IntegrityError, connection, models, transaction
+
+    from apps.accounts.models import User
+
+    in_state("submitted")
+    # Django's delete() must not look for agency tables from the public schema (the collector
+    # walks these hidden reverse relations)...
+    relations = [
+        relation
+        for relation in User._meta.get_fields(include_hidden=True)
+        if relation.auto_created
+        and not relation.concrete
+        and relation.related_model._meta.app_label == "applications"
+    ]
+    assert relations
+    assert {relation.on_delete for relation in relations} == {models.DO_NOTHING}
+    # ...and PostgreSQL refuses to delete a person who still has an application.
+    connection.set_schema_to_public()
+    users = User.objects.filter(pk=citizen.pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _delete_and_check(users)
