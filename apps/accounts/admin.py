@@ -1,6 +1,7 @@
 """Admin console registrations for identities (platform administrators, public host)."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 
@@ -14,6 +15,10 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "is_superuser")
     exclude = ("password", "groups", "user_permissions")
     readonly_fields = ("last_login", "date_joined")
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        """Accounts are deactivated, never deleted: agency schemas keep references to them."""
+        return False
 
 
 @admin.register(Membership)
