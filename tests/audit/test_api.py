@@ -169,7 +169,7 @@ def test_export_streams_canonical_lines_and_the_checkpoint(api, auditor_token, a
     with schema_context("agence_a"):
         head = audit_head_sequence()
 
-    lines, trailer = _export(api, token)
+    lines, trailer = _export(api, token, format="ndjson")
 
     records = [json.loads(line) for line in lines]
     assert [r["sequence"] for r in records] == list(range(1, head + 1))

@@ -152,7 +152,7 @@ json_like = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(value=st.dictionaries(st.text(), json_like, max_size=6))
 def test_orjson_writes_the_specified_bytes_for_audit_values(value):
     # The verifier's fast path relies on it (and falls back to json when it cannot).

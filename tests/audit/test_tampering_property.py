@@ -1,4 +1,4 @@
-"""Property: every single tampering of a 1,200-event chain is detected; untouched chains pass.
+"""Property: every single tampering of a 1,000-event chain is detected; untouched chains pass.
 
 At least 1,000 random tamperings (hypothesis) over exported canonical events: change any
 field of any event to any other value, delete an event, swap two, insert a forged one (with
@@ -17,7 +17,7 @@ from apps.audit.canonical import EVENT_FIELDS_V1, event_hash
 from apps.audit.verify import Anchor, chain_verify
 from tests.audit.conftest import build_chain
 
-CHAIN_LENGTH = 1200
+CHAIN_LENGTH = 1000
 TAMPERINGS = 1000
 FIELDS = (*EVENT_FIELDS_V1, "hash")
 ORIGINAL = build_chain(CHAIN_LENGTH)  # never mutated: tamperings replace records

@@ -11,6 +11,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import staff_with_roles
@@ -86,7 +87,9 @@ class AuditExportViewSet(viewsets.ViewSet):
         tags=["audit"],
     )
     def export(self, request: Request) -> StreamingHttpResponse:
-        query = AuditExportQueryInputSerializer(data=request.query_params.dict())
+        params = request.query_params.dict()
+        params.pop(api_settings.URL_FORMAT_OVERRIDE or "format", None)  # content negotiation's
+        query = AuditExportQueryInputSerializer(data=params)
         query.is_valid(raise_exception=True)
         export = audit_export_start(**query.validated_data)
         response = StreamingHttpResponse(export.lines(), content_type=NDJSON)

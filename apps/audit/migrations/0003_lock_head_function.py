@@ -10,7 +10,6 @@ from apps.audit.chain import LOCK_HEAD_FUNCTION_SQL
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("audit", "0002_hash_chain_append_only"),
     ]
