@@ -48,6 +48,10 @@ from apps.certificates.signing import (
     token_from_qr,
     verify_token,
 )
+from apps.certificates.verification import (
+    verification_record,
+    verification_refresh_on_commit,
+)
 from apps.core.tenancy import current_schema
 from apps.notifications.rendering import Template, language_of
 from apps.notifications.services import notification_enqueue
@@ -206,6 +210,7 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     except Exception:
         storage.delete(certificate.file_path)  # no orphan file for a certificate not recorded
         raise
+    verification_refresh_on_commit(certificate)
     logger.info("certificate_issued", pdf_bytes=len(pdf))
     return certificate
 
@@ -239,6 +244,7 @@ def certificate_revoke(*, certificate_id: UUID, actor: User, reason: str) -> Cer
             "revocation_reason": {"old": "[redacted]", "new": "[redacted]"},
         },
     )
+    verification_refresh_on_commit(certificate)
     webhook_event_emit(
         event="certificate.revoked",
         data={
@@ -262,11 +268,11 @@ class Verdict:
 
 @dataclass(frozen=True)
 class QRVerification:
-    """The verdict on a QR text, with the certificate when the agency knows it."""
+    """The verdict on a QR text, with the certificate's record when the agency knows it."""
 
     status: str
     payload: dict[str, Any] | None = None
-    certificate: Certificate | None = None
+    record: dict[str, Any] | None = None
 
 
 def certificate_verify_qr(*, qr_text: str) -> QRVerification:
@@ -285,4 +291,4 @@ def certificate_verify_qr(*, qr_text: str) -> QRVerification:
     if certificate.signed_payload.split(".")[0] != token_from_qr(qr_text).split(".")[0]:
         return QRVerification(Verdict.INVALID, payload=payload)
     status = Verdict.REVOKED if certificate.status == CertificateStatus.REVOKED else Verdict.VALID
-    return QRVerification(status, payload=payload, certificate=certificate)
+    return QRVerification(status, payload=payload, record=verification_record(certificate))

@@ -4,38 +4,33 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from apps.certificates.models import CertificateStatus
-from apps.certificates.selectors import certificate_get_by_code
+from apps.certificates.verification import verification_lookup
 
 
 @require_GET
 def verify_page(request: HttpRequest, code: str) -> HttpResponse:
     """Valid, revoked (200) or unknown (404), in the visitor's language."""
-    certificate = certificate_get_by_code(code=code)
+    record = verification_lookup(code=code)
     english = (get_language() or "fr").startswith("en")
     tenant = getattr(request, "tenant", None)
     agency_name = ""
     if tenant is not None:
         agency_name = tenant.name_en if english else tenant.name_fr
-    if certificate is None:
-        status_text = "unknown"
-        service_name = ""
-    else:
-        status_text = "revoked" if certificate.status == CertificateStatus.REVOKED else "valid"
-        service_name = certificate.service_name_en if english else certificate.service_name_fr
+    context: dict[str, object] = {"status": "unknown", "agency_name": agency_name}
+    if record is not None:
+        context.update(
+            status=record["status"],
+            certificate=record,
+            service_name=record["service_name_en" if english else "service_name_fr"],
+            issued_at=parse_datetime(record["issued_at"]),
+            revoked_at=parse_datetime(record["revoked_at"]) if record["revoked_at"] else None,
+        )
     response = render(
-        request,
-        "certificates/verify.html",
-        {
-            "status": status_text,
-            "certificate": certificate,
-            "service_name": service_name,
-            "agency_name": agency_name,
-        },
-        status=404 if certificate is None else 200,
+        request, "certificates/verify.html", context, status=404 if record is None else 200
     )
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"

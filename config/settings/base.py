@@ -364,6 +364,41 @@ GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
 # dev and test settings set a fixed development key, production requires it.
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
 
+# --- Outbox, notifications, webhooks, certificates -------------------------------------------
+
+# Delivery attempts of an outbox message before it becomes a dead letter (admin: re-queue).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Backoff before attempt n+1: base * 2**(n-1) seconds, capped, plus up to 10 % jitter.
+OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=30.0)
+OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=1800.0)
+# A published message is not published again before this (unless its task message was lost).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=200)
+# SMS: the file backend writes var/sms/sms.jsonl; production uses the HTTP gateway adapter.
+SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.FileSMSBackend")
+SMS_FILE_DIR = Path(env.str("SMS_FILE_DIR", default=str(VAR_DIR / "sms")))
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="GUICHET")
+SMS_GATEWAY_CONNECT_TIMEOUT = env.float("SMS_GATEWAY_CONNECT_TIMEOUT", default=3.0)
+SMS_GATEWAY_READ_TIMEOUT = env.float("SMS_GATEWAY_READ_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Guichet <no-reply@guichet.localhost>")
+# Agents hear about applications due within this many working days (once per deadline).
+NOTIFICATIONS_DEADLINE_WARNING_DAYS = env.int("NOTIFICATIONS_DEADLINE_WARNING_DAYS", default=2)
+# Webhook signing secrets are stored encrypted with a key derived from this (empty here: dev
+# and test set a fixed one, production requires it).
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# Allow http:// and private/loopback endpoints (development and tests only).
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
+# Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
+CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+# Verification answers (valid / revoked / unknown) are cached this long in the hot-key store.
+CERTIFICATE_VERIFY_CACHE_SECONDS = env.int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=60)
+# Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
+GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
+
 # --- Celery -----------------------------------------------------------------------------------
 
 # Without CELERY_BROKER_URL, Celery's filesystem transport under var/celery is used: real

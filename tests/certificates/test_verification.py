@@ -22,10 +22,16 @@ pytestmark = pytest.mark.django_db
 DOC = Path(__file__).resolve().parents[2] / "docs" / "certificates.md"
 
 
-def _revoke(certificate, staff_of, agency_a) -> None:
-    supervisor = staff_of(agency_a, Role.SUPERVISOR)
-    with schema_context("agence_a"):
-        certificate_revoke(certificate_id=certificate.pk, actor=supervisor, reason="Erreur")
+@pytest.fixture
+def revoke(staff_of, agency_a, django_capture_on_commit_callbacks, published):
+    """``revoke(certificate)`` as a supervisor, after-commit work included (cache refresh)."""
+
+    def run(certificate) -> None:
+        supervisor = staff_of(agency_a, Role.SUPERVISOR)
+        with django_capture_on_commit_callbacks(execute=True), schema_context("agence_a"):
+            certificate_revoke(certificate_id=certificate.pk, actor=supervisor, reason="Erreur")
+
+    return run
 
 
 def test_a_valid_certificate_verifies_without_login(api, certificate):
@@ -53,8 +59,9 @@ def test_a_bearer_token_is_not_needed_nor_checked(api, certificate):
     assert response.status_code == 200
 
 
-def test_a_revoked_certificate_says_so(api, certificate, staff_of, agency_a):
-    _revoke(certificate, staff_of, agency_a)
+def test_a_revoked_certificate_says_so(api, certificate, revoke):
+    assert api(HOST_A).get(f"/api/v1/verify/{certificate.code}/").json()["status"] == "valid"
+    revoke(certificate)
 
     body = api(HOST_A).get(f"/api/v1/verify/{certificate.code}/").json()
 
@@ -110,13 +117,13 @@ def test_unknown_and_known_codes_take_the_same_time(api, certificate, settings):
     assert abs(near_ms - unknown_ms) <= max(1.0, 0.35 * unknown_ms), (near_ms, unknown_ms)
 
 
-def test_the_html_page_answers_valid_revoked_and_unknown(api, certificate, staff_of, agency_a):
+def test_the_html_page_answers_valid_revoked_and_unknown(api, certificate, revoke):
     client = api(HOST_A)
 
     valid = client.get(f"/verify/{certificate.code}/")
     unknown = client.get(f"/verify/{code_new()}/")
     english = client.get(f"/verify/{certificate.code}/", HTTP_ACCEPT_LANGUAGE="en")
-    _revoke(certificate, staff_of, agency_a)
+    revoke(certificate)
     revoked = client.get(f"/verify/{certificate.code}/")
 
     assert valid.status_code == 200
@@ -191,8 +198,8 @@ def test_a_signed_payload_that_disagrees_with_the_record_is_invalid(api, certifi
     )
 
 
-def test_a_revoked_certificate_qr_is_revoked(api, certificate, staff_of, agency_a):
-    _revoke(certificate, staff_of, agency_a)
+def test_a_revoked_certificate_qr_is_revoked(api, certificate, revoke):
+    revoke(certificate)
     body = api(HOST_A).post("/api/v1/verify/", {"qr": _qr(certificate)}, format="json").json()
     assert body["status"] == "revoked"
 
@@ -233,3 +240,56 @@ def test_the_documented_offline_verifier_works_with_the_published_key(api, certi
     assert verify(_tampered(certificate, h="Kofi Mensah"), key) is None
     assert verify(_qr(certificate), other_key) is None
     assert verify("garbage", key) is None
+
+
+def test_repeated_verifications_are_answered_from_the_hot_key_store(
+    api, certificate, django_assert_num_queries
+):
+    client = api(HOST_A)
+    unknown = f"/api/v1/verify/{code_new()}/"
+    client.get(f"/api/v1/verify/{certificate.code}/")
+    client.get(unknown)
+
+    with django_assert_num_queries(0):
+        known = client.get(f"/api/v1/verify/{certificate.code}/")
+        missing = client.get(unknown)
+
+    assert known.json()["holder"] == "Afi Mensah"
+    assert missing.status_code == 404
+
+
+def test_without_the_hot_key_store_the_database_answers(api, certificate, monkeypatch):
+    from apps.certificates import verification
+    from apps.hotkeys.base import StoreUnavailable
+
+    class DownStore:
+        def get(self, key):
+            raise StoreUnavailable("down")
+
+        def set(self, key, value, ttl=None):
+            raise StoreUnavailable("down")
+
+    monkeypatch.setattr(verification, "get_store", lambda: DownStore())
+
+    response = api(HOST_A).get(f"/api/v1/verify/{certificate.code}/")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "valid"
+
+
+def test_the_cache_can_be_switched_off(api, certificate, settings, django_assert_max_num_queries):
+    settings.CERTIFICATE_VERIFY_CACHE_SECONDS = 0
+    client = api(HOST_A)
+    client.get(f"/api/v1/verify/{certificate.code}/")
+    with django_assert_max_num_queries(2) as queries:
+        client.get(f"/api/v1/verify/{certificate.code}/")
+    assert any("certificates_certificate" in q["sql"] for q in queries.captured_queries)
+
+
+def test_cache_keys_are_ordinary_hot_keys(agency_a):
+    from apps.certificates.verification import NAMESPACE, _key
+    from apps.hotkeys.keys import hot_key
+
+    digest = "ab" * 32
+    assert _key(digest, "agence_a") == hot_key("agence_a", NAMESPACE, digest)
+    assert _key(digest, "agence_b") != _key(digest, "agence_a")

@@ -108,19 +108,8 @@ def _cleanup(agency: Agency, users: list[User], partner_id) -> None:
 @pytest.mark.broker
 @pytest.mark.slow
 def test_every_message_is_delivered_exactly_once_after_a_broker_outage(
-    django_db_setup, django_db_blocker, settings, tmp_path, monkeypatch
+    django_db_setup, django_db_blocker, settings, tmp_path
 ):
-    # Until application_transition calls the dispatch itself (integration step).
-    from apps.applications.services import transitions
-    from apps.notifications.dispatch import application_event_dispatch
-
-    original = transitions.entry_sync
-
-    def patched(application):
-        original(application)
-        application_event_dispatch(application=application, event="application.submitted")
-
-    monkeypatch.setattr(transitions, "entry_sync", patched)
     settings.SMS_BACKEND = "apps.notifications.sms.FileSMSBackend"
     settings.SMS_FILE_DIR = tmp_path / "sms"
     slug = f"relais-{uuid.uuid4().hex[:6]}"

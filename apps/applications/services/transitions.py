@@ -49,6 +49,7 @@ from apps.audit.services import audit_changes, audit_record
 from apps.catalogue.calendar import add_working_days
 from apps.catalogue.validation import form_data_errors
 from apps.core.tenancy import current_schema
+from apps.notifications.dispatch import application_event_dispatch
 
 MAX_REASON_CHARS = 5000
 
@@ -236,6 +237,8 @@ def application_transition(
         ),
     )
     entry_sync(application)
+    # Notifications, webhook events and the certificate job: outbox rows of this transaction.
+    application_event_dispatch(application=application, event=transition.event, actor_id=actor.pk)
     followup_after_commit(application_id=application.id, event=transition.event)
     return application
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import get_language
 from rest_framework import serializers
 
@@ -9,39 +11,28 @@ from apps.certificates.models import Certificate
 from apps.core.serializers import StrictInputSerializer
 
 
-class CertificateVerificationOutputSerializer(serializers.ModelSerializer):
+class CertificateVerificationOutputSerializer(serializers.Serializer):
     """What anyone with a verification code learns (GET /verify/{code}/)."""
 
-    status = serializers.CharField(help_text="valid or revoked.")
+    status = serializers.ChoiceField(choices=["valid", "revoked"])
     agency = serializers.SerializerMethodField()
-    holder = serializers.CharField(source="holder_name")
+    code = serializers.CharField()
+    reference = serializers.CharField()
+    holder = serializers.CharField(help_text="The holder's name, as printed.")
+    service_code = serializers.CharField()
     service_name = serializers.SerializerMethodField()
-    document_sha256 = serializers.CharField(source="sha256")
+    issued_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    document_sha256 = serializers.CharField(help_text="SHA-256 (hex) of the PDF as issued.")
+    content_sha256 = serializers.CharField(help_text="The signed content hash (QR key `s`).")
+    key_id = serializers.CharField(help_text="Which agency key signed it (QR key `k`).")
 
-    class Meta:
-        model = Certificate
-        fields = (
-            "status",
-            "agency",
-            "code",
-            "reference",
-            "holder",
-            "service_code",
-            "service_name",
-            "issued_at",
-            "revoked_at",
-            "document_sha256",
-            "content_sha256",
-            "key_id",
-        )
-        read_only_fields = fields
-
-    def get_agency(self, obj: Certificate) -> str:
+    def get_agency(self, obj: dict[str, Any]) -> str:
         return str(self.context.get("agency_slug", ""))
 
-    def get_service_name(self, obj: Certificate) -> str:
+    def get_service_name(self, obj: dict[str, Any]) -> str:
         english = (get_language() or "fr").startswith("en")
-        return obj.service_name_en if english else obj.service_name_fr
+        return str(obj["service_name_en"] if english else obj["service_name_fr"])
 
 
 class CertificateQRInputSerializer(StrictInputSerializer):

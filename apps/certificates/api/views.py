@@ -2,7 +2,8 @@
 
 * ``GET /api/v1/verify/{code}/``: anyone, no login: valid or revoked (200), unknown (404).
   The lookup takes the same path whether the code exists or not (see
-  ``certificate_get_by_code``).
+  ``certificate_get_by_code``), and its answer is cached in the hot-key store for a minute
+  (``apps.certificates.verification``).
 * ``POST /api/v1/verify/``: anyone: the verdict on a scanned QR text (signature first).
 * ``GET /api/v1/certificates/public-key/``: the agency's Ed25519 public key.
 * ``/api/v1/certificates/``: the holder's own certificates, or every certificate for the
@@ -18,6 +19,7 @@ from uuid import UUID
 import structlog
 from django.core.files.storage import storages
 from django.http import FileResponse
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import viewsets
@@ -41,9 +43,11 @@ from apps.certificates.api.serializers import (
 from apps.certificates.errors import CertificateNotFound, CertificateUnknown
 from apps.certificates.models import Certificate
 from apps.certificates.signing import agency_public_key, key_id, public_key_pem, public_key_raw
+from apps.certificates.verification import verification_lookup
 from apps.core.openapi import PROBLEM_RESPONSES, problem
 from apps.core.pagination import PageNumberPagination
 from apps.core.tenancy import current_schema
+from apps.core.throttling import AgencyRateThrottle, IPRateThrottle
 
 logger = structlog.get_logger(__name__)
 
@@ -55,11 +59,36 @@ def _agency_slug(request: Request) -> str:
     return str(getattr(tenant, "slug", ""))
 
 
+def verification_body(record: dict[str, Any], agency_slug: str) -> dict[str, Any]:
+    """The answer documented by ``CertificateVerificationOutputSerializer``, built directly.
+
+    This is the hottest public endpoint: a serializer instance (deep-copied fields) would cost
+    more than the whole cached lookup.
+    """
+    english = (get_language() or "fr").startswith("en")
+    return {
+        "status": record["status"],
+        "agency": agency_slug,
+        "code": record["code"],
+        "reference": record["reference"],
+        "holder": record["holder"],
+        "service_code": record["service_code"],
+        "service_name": record["service_name_en" if english else "service_name_fr"],
+        "issued_at": record["issued_at"],
+        "revoked_at": record["revoked_at"],
+        "document_sha256": record["document_sha256"],
+        "content_sha256": record["content_sha256"],
+        "key_id": record["key_id"],
+    }
+
+
 class CertificateVerificationViewSet(viewsets.ViewSet):
     """Public verification: no login, no token parsing (every caller is anonymous here)."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    # Callers are anonymous here: only the per-address and per-agency limits can apply.
+    throttle_classes = (IPRateThrottle, AgencyRateThrottle)
 
     @extend_schema(
         operation_id="certificates_verify",
@@ -77,12 +106,10 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
         tags=["certificates"],
     )
     def retrieve(self, request: Request, code: str) -> Response:
-        certificate = selectors.certificate_get_by_code(code=code)
-        if certificate is None:
+        record = verification_lookup(code=code)
+        if record is None:
             raise CertificateUnknown()
-        body = CertificateVerificationOutputSerializer(
-            certificate, context={"agency_slug": _agency_slug(request)}
-        ).data
+        body = verification_body(record, _agency_slug(request))
         return Response(body, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
@@ -113,16 +140,12 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
         data = CertificateQRInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         verification = services.certificate_verify_qr(qr_text=data.validated_data["qr"])
-        certificate = verification.certificate
+        record = verification.record
         body = {
             "status": verification.status,
             "payload": verification.payload if verification.status != "invalid" else None,
             "certificate": (
-                CertificateVerificationOutputSerializer(
-                    certificate, context={"agency_slug": _agency_slug(request)}
-                ).data
-                if certificate is not None
-                else None
+                verification_body(record, _agency_slug(request)) if record is not None else None
             ),
         }
         return Response(body, headers={"Cache-Control": "no-store"})
