@@ -96,6 +96,9 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # One `SET search_path` per schema switch instead of one per query; django-tenants re-issues it
 # after every tenant change and every rollback.
 TENANT_LIMIT_SET_CALLS = True
+# Host -> agency lookups are cached per process this long at most (apps/agencies/hostcache.py);
+# changes invalidate every process at once through the hot-key store.
+TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=30)
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -146,6 +149,22 @@ EMBEDDED_DATABASE_URL = f"postgresql://postgres:@/postgres?host={VAR_DIR / 'pg'}
 DATABASES = {"default": database_from_url(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_POOL=true: Django's psycopg pool, one per process, instead of one persistent
+# connection per thread. A request borrows a connection and gives it back at its end, so
+# CONN_MAX_AGE must be 0; the per-request health check (a `SELECT 1` round trip) is left to the
+# pool's own check (DATABASE_POOL_CHECK, off by default: a broken connection then fails one
+# request and is discarded; connections are renewed after DATABASE_POOL_MAX_LIFETIME seconds).
+# django-tenants re-issues `SET search_path` on every borrowed connection (tests/perf).
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+if DATABASE_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        "max_lifetime": env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ---------------------------------------------------------------------------------
@@ -178,7 +197,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     # The signing key is its own secret, never SECRET_KEY.
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"),
+    "SIGNING_KEY": env.str(
+        "JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"
+    ),
     "ISSUER": env.str("JWT_ISSUER", default="guichet"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="guichet-api"),
     "LEEWAY": 0,
@@ -254,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStatusEnum": "apps.applications.workflow.Status",
+        "WebhookEventEnum": "apps.webhooks.models.Event",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -324,39 +346,6 @@ IDEMPOTENCY_RECORD_TTL_SECONDS = env.int("IDEMPOTENCY_RECORD_TTL_SECONDS", defau
 # Lifetime of the hot-key "request in flight" marker (a retry meanwhile gets 409).
 IDEMPOTENCY_INFLIGHT_TTL_SECONDS = env.int("IDEMPOTENCY_INFLIGHT_TTL_SECONDS", default=60)
 
-# --- Outbox, notifications, webhooks, certificates -------------------------------------------
-
-# Delivery attempts of an outbox message before it becomes a dead letter (admin: re-queue).
-OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
-# Backoff before attempt n+1: base * 2**(n-1) seconds, capped, plus up to 10 % jitter.
-OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=30.0)
-OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=1800.0)
-# A published message is not published again before this (unless its task message was lost).
-OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
-OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=200)
-# SMS: the file backend writes var/sms/sms.jsonl; production uses the HTTP gateway adapter.
-SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.FileSMSBackend")
-SMS_FILE_DIR = Path(env.str("SMS_FILE_DIR", default=str(VAR_DIR / "sms")))
-SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
-SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="GUICHET")
-SMS_GATEWAY_CONNECT_TIMEOUT = env.float("SMS_GATEWAY_CONNECT_TIMEOUT", default=3.0)
-SMS_GATEWAY_READ_TIMEOUT = env.float("SMS_GATEWAY_READ_TIMEOUT", default=10.0)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Guichet <no-reply@guichet.localhost>")
-# Agents hear about applications due within this many working days (once per deadline).
-NOTIFICATIONS_DEADLINE_WARNING_DAYS = env.int("NOTIFICATIONS_DEADLINE_WARNING_DAYS", default=2)
-# Webhook signing secrets are stored encrypted with a key derived from this (empty here: dev
-# and test set a fixed one, production requires it).
-WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
-WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
-WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
-# Allow http:// and private/loopback endpoints (development and tests only).
-WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
-# Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
-CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
-# Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
-GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
-
 # --- Audit trail (apps.audit) -----------------------------------------------------------------
 
 # Ed25519 private key signing the daily checkpoints of every audit chain: 32 bytes in base64,
@@ -411,6 +400,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
+        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
