@@ -96,9 +96,6 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # One `SET search_path` per schema switch instead of one per query; django-tenants re-issues it
 # after every tenant change and every rollback.
 TENANT_LIMIT_SET_CALLS = True
-# Host -> agency lookups are cached per process this long at most (apps/agencies/hostcache.py);
-# changes invalidate every process at once through the hot-key store.
-TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=30)
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -149,22 +146,6 @@ EMBEDDED_DATABASE_URL = f"postgresql://postgres:@/postgres?host={VAR_DIR / 'pg'}
 DATABASES = {"default": database_from_url(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# DATABASE_POOL=true: Django's psycopg pool, one per process, instead of one persistent
-# connection per thread. A request borrows a connection and gives it back at its end, so
-# CONN_MAX_AGE must be 0; the per-request health check (a `SELECT 1` round trip) is left to the
-# pool's own check (DATABASE_POOL_CHECK, off by default: a broken connection then fails one
-# request and is discarded; connections are renewed after DATABASE_POOL_MAX_LIFETIME seconds).
-# django-tenants re-issues `SET search_path` on every borrowed connection (tests/perf).
-DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
-if DATABASE_POOL:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
-        "max_lifetime": env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ---------------------------------------------------------------------------------
@@ -197,9 +178,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     # The signing key is its own secret, never SECRET_KEY.
-    "SIGNING_KEY": env.str(
-        "JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"
-    ),
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"),
     "ISSUER": env.str("JWT_ISSUER", default="guichet"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="guichet-api"),
     "LEEWAY": 0,
@@ -275,7 +254,6 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStatusEnum": "apps.applications.workflow.Status",
-        "WebhookEventEnum": "apps.webhooks.models.Event",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -400,7 +378,6 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
-        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
