@@ -85,6 +85,9 @@ def main(config: BenchConfig) -> int:
     started = time.monotonic()
     var = stack.var_dir()
     database_url = stack.bench_database_url()
+    if config.reset_db:
+        log("dropping the bench database (--reset-db)")
+        stack.drop_database(database_url)
     if stack.ensure_database(database_url):
         log(f"created the bench database {database_url.rsplit('/', 1)[-1].split('?')[0]}")
     broker = stack.start_broker(var)
@@ -121,12 +124,13 @@ def main(config: BenchConfig) -> int:
             "inserted": state["inserted"],
         }
         if "http" in config.sections:
-            load = LoadGenerator(config.loadgen, config.threads, log)
-            results["load_generator"] = load.version
-            results["gunicorn"] = gunicorn_settings(env, config.gunicorn_workers)
             from benches.harness.web import run_http
 
             web, port = stack.start_gunicorn(env, var, workers=config.gunicorn_workers)
+            meter = stack.CpuMeter(web.process.pid, database_url.rsplit("/", 1)[-1].split("?")[0])
+            load = LoadGenerator(config.loadgen, config.threads, log, meter)
+            results["load_generator"] = load.version
+            results["gunicorn"] = gunicorn_settings(env, config.gunicorn_workers)
             with stack.running(web):
                 results["http"] = run_http(config, load, f"http://127.0.0.1:{port}", state, var)
             log("measuring SQL round trips per request (in-process)")

@@ -19,6 +19,12 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    """A boolean from the environment (1/true/yes/on), or ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip().lower()
+    return raw in ("1", "true", "yes", "on") if raw else default
+
+
 def _default_workers() -> int:
     """``2 * cores + 1``, capped at 8: each thread may hold a database connection."""
     try:
@@ -31,8 +37,14 @@ def _default_workers() -> int:
 bind = [address.strip() for address in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")]
 workers = _env_int("GUNICORN_WORKERS", _default_workers())
 # Threads let a worker keep serving while one request waits on PostgreSQL or a slow client.
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gthread"
 threads = _env_int("GUNICORN_THREADS", 4)
+# Import the application once, in the master, and fork workers that are ready at once. Without
+# it every worker imports Django itself, at start and again each time it is recycled
+# (max_requests): about a second of CPU each, which on 2 cores showed as stalls under load
+# (benches/README.md). Nothing opens a database connection at import; post_fork below drops
+# any the master might hold anyway, and the hot-key store reopens itself after a fork.
+preload_app = _env_bool("GUNICORN_PRELOAD", True)
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
@@ -63,6 +75,20 @@ def on_starting(server: Any) -> None:
     if path.is_dir():
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In a new worker: never use a database connection (or pool) inherited from the master."""
+    if not preload_app:
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        # Forget the socket without closing it: the master still owns it.
+        connection.connection = None
+    pools = getattr(type(connections["default"]), "_connection_pools", None)
+    if isinstance(pools, dict):
+        pools.clear()
 
 
 def child_exit(server: Any, worker: Any) -> None:

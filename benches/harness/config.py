@@ -49,6 +49,7 @@ class BenchConfig:
     gunicorn_workers: int = 0  # 0: config/gunicorn.conf.py's default (BENCH_GUNICORN_WORKERS)
     quick: bool = False
     label: str = ""  # free text stored with the results (BENCH_LABEL)
+    reset_db: bool = False  # drop the bench database first (BENCH_RESET_DB=1 or --reset-db)
     results_dir: Path = field(default=RESULTS_DIR)
 
     @classmethod
@@ -77,6 +78,7 @@ class BenchConfig:
             endpoints=tuple(e.strip() for e in endpoints.split(",") if e.strip()),
             gunicorn_workers=_env_int("BENCH_GUNICORN_WORKERS", 0),
             label=os.environ.get("BENCH_LABEL", ""),
+            reset_db=os.environ.get("BENCH_RESET_DB", "") in ("1", "true", "yes"),
         )
 
     def quickened(self) -> BenchConfig:
@@ -111,6 +113,9 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
     parser.add_argument("--agencies", type=int, help="agencies in the migrate figures")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"))
     parser.add_argument("--label", help="free text stored with the results")
+    parser.add_argument(
+        "--reset-db", action="store_true", help="drop the bench database first (rebuilt from zero)"
+    )
     args = parser.parse_args(argv)
     config = BenchConfig.from_env()
     if args.quick:
@@ -130,6 +135,8 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         changes["loadgen"] = args.loadgen
     if args.label:
         changes["label"] = args.label
+    if args.reset_db:
+        changes["reset_db"] = True
     unknown = set(changes.get("sections", ())) - set(SECTIONS)  # type: ignore[arg-type]
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")

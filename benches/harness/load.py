@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -61,6 +62,9 @@ class LoadResult:
     max_ms: float
     target_rps: float | None = None
     generator: str = ""
+    server_cpu_ms: float | None = None  # server CPU (gunicorn tree) per request
+    database_cpu_ms: float | None = None  # bench database backends' CPU per request
+    client_cpu_ms: float | None = None  # load generator CPU per request
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -254,8 +258,9 @@ def run_python(
 class LoadGenerator:
     """wrk or the Python generator, chosen once per run."""
 
-    def __init__(self, choice: str, threads: int, log: Any) -> None:
+    def __init__(self, choice: str, threads: int, log: Any, meter: Any = None) -> None:
         self.threads = threads
+        self.meter = meter
         self.wrk: str | None = None
         if choice in ("auto", "wrk"):
             self.wrk = ensure_wrk(log)
@@ -273,9 +278,12 @@ class LoadGenerator:
         duration: float,
         rate: float | None = None,
     ) -> LoadResult:
-        """One phase against ``target``."""
+        """One phase against ``target``, with the CPU each side spent per request."""
+        before = self.meter.sample() if self.meter else None
+        client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self_before = resource.getrusage(resource.RUSAGE_SELF)
         if self.wrk:
-            return run_wrk(
+            result = run_wrk(
                 self.wrk,
                 base_url,
                 target,
@@ -284,7 +292,22 @@ class LoadGenerator:
                 duration=duration,
                 rate=rate,
             )
-        return run_python(base_url, target, connections=connections, duration=duration, rate=rate)
+        else:
+            result = run_python(
+                base_url, target, connections=connections, duration=duration, rate=rate
+            )
+        if result.requests:
+            if before is not None:
+                after = self.meter.sample()
+                result.server_cpu_ms = round((after[0] - before[0]) * 1000 / result.requests, 3)
+                result.database_cpu_ms = round((after[1] - before[1]) * 1000 / result.requests, 3)
+            usage = resource.getrusage(
+                resource.RUSAGE_CHILDREN if self.wrk else resource.RUSAGE_SELF
+            )
+            start = client_before if self.wrk else self_before
+            spent = usage.ru_utime + usage.ru_stime - start.ru_utime - start.ru_stime
+            result.client_cpu_ms = round(spent * 1000 / result.requests, 3)
+        return result
 
 
 def _wrk_version(wrk: str) -> str:

@@ -92,6 +92,15 @@ def ensure_database(url: str) -> bool:
     return True
 
 
+def drop_database(url: str) -> None:
+    """Drop the bench database (``--reset-db``: after migrations were rewritten in place)."""
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def postgres_version(url: str) -> str:
     """``server_version`` of the bench database's server."""
     import psycopg
@@ -203,12 +212,10 @@ def child_environment(*, database_url: str, broker: Broker, var: Path) -> dict[s
             "SMS_FILE_DIR": str(var / "sms"),
             # Tokens minted by the seed must outlive the run.
             "JWT_ACCESS_LIFETIME_SECONDS": "14400",
-            "THROTTLE_USER_RATE": UNLIMITED_RATE,
-            "THROTTLE_IP_RATE": UNLIMITED_RATE,
-            "THROTTLE_AGENCY_RATE": UNLIMITED_RATE,
-            "THROTTLE_PARTNER_RATE": UNLIMITED_RATE,
         }
     )
+    for scope in ("USER", "IP", "AGENCY", "PARTNER"):
+        env.setdefault(f"THROTTLE_{scope}_RATE", UNLIMITED_RATE)
     # The bench's processes must not share the developer's Prometheus directory.
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
@@ -385,3 +392,44 @@ def run_command(env: dict[str, str], command: list[str]) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+# --- CPU accounting ----------------------------------------------------------------------------
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used by the server's process tree and by the bench database's backends.
+
+    On a shared machine, wall-clock throughput moves with everybody else's load; the CPU time
+    the server spends per request moves much less, so the report gives both. Workers recycled
+    during a phase are counted through the master's ``children_*`` times.
+    """
+
+    master_pid: int
+    database: str
+
+    def sample(self) -> tuple[float, float]:
+        """(server CPU seconds, database CPU seconds) used so far."""
+        import psutil
+
+        server = 0.0
+        try:
+            master = psutil.Process(self.master_pid)
+            times = master.cpu_times()
+            server += times.user + times.system + times.children_user + times.children_system
+            for child in master.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    t = child.cpu_times()
+                    server += t.user + t.system
+        except psutil.Error:
+            pass
+        database = 0.0
+        marker = f" {self.database} "
+        for process in psutil.process_iter(["name", "cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                cmdline = " ".join(process.info["cmdline"] or []) + " "
+                if cmdline.startswith("postgres: ") and marker in cmdline:
+                    t = process.cpu_times()
+                    database += t.user + t.system
+        return server, database

@@ -133,9 +133,15 @@ def _line(name: str, result: LoadResult) -> str:
         if result.mode == "closed"
         else f"{result.connections} conns at {result.target_rps}/s"
     )
+    cpu = ""
+    if result.server_cpu_ms is not None:
+        cpu = (
+            f"; CPU per request: server {result.server_cpu_ms:.2f} ms, database "
+            f"{result.database_cpu_ms:.2f} ms, client {result.client_cpu_ms:.2f} ms"
+        )
     return (
         f"{name}: {shape}: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-        f"p95 {result.p95_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}"
+        f"p95 {result.p95_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}{cpu}"
     )
 
 

@@ -146,6 +146,22 @@ EMBEDDED_DATABASE_URL = f"postgresql://postgres:@/postgres?host={VAR_DIR / 'pg'}
 DATABASES = {"default": database_from_url(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_POOL=true: Django's psycopg pool, one per process, instead of one persistent
+# connection per thread. A request borrows a connection and gives it back at its end, so
+# CONN_MAX_AGE must be 0; the per-request health check (a `SELECT 1` round trip) is left to the
+# pool's own check (DATABASE_POOL_CHECK, off by default: a broken connection then fails one
+# request and is discarded; connections are renewed after DATABASE_POOL_MAX_LIFETIME seconds).
+# django-tenants re-issues `SET search_path` on every borrowed connection (tests/perf).
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+if DATABASE_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        "max_lifetime": env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ---------------------------------------------------------------------------------
@@ -324,13 +340,6 @@ IDEMPOTENCY_RECORD_TTL_SECONDS = env.int("IDEMPOTENCY_RECORD_TTL_SECONDS", defau
 # Lifetime of the hot-key "request in flight" marker (a retry meanwhile gets 409).
 IDEMPOTENCY_INFLIGHT_TTL_SECONDS = env.int("IDEMPOTENCY_INFLIGHT_TTL_SECONDS", default=60)
 
-# --- Audit trail (apps.audit) -----------------------------------------------------------------
-
-# Ed25519 private key signing the daily checkpoints of every audit chain: 32 bytes in base64,
-# or a PKCS#8 PEM. Each schema signs with a key derived from it (docs/audit.md). Empty here:
-# dev and test settings set a fixed development key, production requires it.
-AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
-
 # --- Outbox, notifications, webhooks, certificates -------------------------------------------
 
 # Delivery attempts of an outbox message before it becomes a dead letter (admin: re-queue).
@@ -361,10 +370,15 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 # Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
-# Verification answers (valid / revoked / unknown) are cached this long in the hot-key store.
-CERTIFICATE_VERIFY_CACHE_SECONDS = env.int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=60)
 # Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
 GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
+
+# --- Audit trail (apps.audit) -----------------------------------------------------------------
+
+# Ed25519 private key signing the daily checkpoints of every audit chain: 32 bytes in base64,
+# or a PKCS#8 PEM. Each schema signs with a key derived from it (docs/audit.md). Empty here:
+# dev and test settings set a fixed development key, production requires it.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
 
 # --- Celery -----------------------------------------------------------------------------------
 
