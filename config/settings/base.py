@@ -340,6 +340,13 @@ IDEMPOTENCY_RECORD_TTL_SECONDS = env.int("IDEMPOTENCY_RECORD_TTL_SECONDS", defau
 # Lifetime of the hot-key "request in flight" marker (a retry meanwhile gets 409).
 IDEMPOTENCY_INFLIGHT_TTL_SECONDS = env.int("IDEMPOTENCY_INFLIGHT_TTL_SECONDS", default=60)
 
+# --- Audit trail (apps.audit) -----------------------------------------------------------------
+
+# Ed25519 private key signing the daily checkpoints of every audit chain: 32 bytes in base64,
+# or a PKCS#8 PEM. Each schema signs with a key derived from it (docs/audit.md). Empty here:
+# dev and test settings set a fixed development key, production requires it.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+
 # --- Outbox, notifications, webhooks, certificates -------------------------------------------
 
 # Delivery attempts of an outbox message before it becomes a dead letter (admin: re-queue).
@@ -370,15 +377,10 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 # Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+# Verification answers (valid / revoked / unknown) are cached this long in the hot-key store.
+CERTIFICATE_VERIFY_CACHE_SECONDS = env.int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=60)
 # Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
 GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
-
-# --- Audit trail (apps.audit) -----------------------------------------------------------------
-
-# Ed25519 private key signing the daily checkpoints of every audit chain: 32 bytes in base64,
-# or a PKCS#8 PEM. Each schema signs with a key derived from it (docs/audit.md). Empty here:
-# dev and test settings set a fixed development key, production requires it.
-AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
 
 # --- Celery -----------------------------------------------------------------------------------
 
