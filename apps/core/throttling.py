@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Mapping
 from typing import Any, cast
 
 import structlog
@@ -97,7 +98,7 @@ class HotKeyRateThrottle(BaseThrottle):
         scope = self.get_scope(view)
         if not scope:
             return True
-        rates: dict[str, Any] = dict(api_settings.DEFAULT_THROTTLE_RATES or {})
+        rates: Mapping[str, Any] = api_settings.DEFAULT_THROTTLE_RATES or {}
         parsed = parse_rate(rates.get(scope))
         if parsed is None:
             return True
@@ -107,8 +108,7 @@ class HotKeyRateThrottle(BaseThrottle):
         limit, period = parsed
         now = time.time()
         window = int(now // period)
-        schema = str(cast(Any, connection).schema_name)
-        key = counter_key(schema, scope, ident, window)
+        key = counter_key(request_schema(request), scope, ident, window)
         try:
             count = get_store().add(key, 1, ttl=period)
         except StoreUnavailable:
@@ -124,6 +124,20 @@ class HotKeyRateThrottle(BaseThrottle):
     def wait(self) -> float | None:
         """Seconds until the current window ends (DRF puts it in ``Retry-After``)."""
         return None if self._wait is None else max(1.0, math.ceil(self._wait))
+
+
+@functools.lru_cache(maxsize=1)
+def _public_schema() -> str:
+    return str(get_public_schema_name())
+
+
+def request_schema(request: Request) -> str:
+    """The schema the request is served in (the tenant AgencyMiddleware attached, which is
+    far cheaper to read than the connection's attribute, or the connection's)."""
+    tenant = getattr(request._request, "tenant", None)
+    if tenant is not None:
+        return str(tenant.schema_name)
+    return str(cast(Any, connection).schema_name)
 
 
 def _person_id(request: Request) -> str | None:
@@ -177,7 +191,7 @@ class AgencyRateThrottle(HotKeyRateThrottle):
     scope = "agency"
 
     def get_ident_for(self, request: Request, view: Any) -> str | None:
-        if str(cast(Any, connection).schema_name) == get_public_schema_name():
+        if request_schema(request) == _public_schema():
             return None
         return "all"
 
