@@ -266,10 +266,15 @@ def _child(parent: str, name: str) -> str:
 
 
 def _extra_properties(error: SchemaValidationError) -> list[str]:
+    """The property names an additional/unevaluatedProperties error is about."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    if error.validator == "unevaluatedProperties":
+        # What counts as evaluated depends on every applicator (allOf, if/then, $ref...);
+        # jsonschema names the offending keys (repr-quoted) in its message.
+        return [name for name in instance if repr(name) in error.message]
     schema = error.schema if isinstance(error.schema, dict) else {}
     declared = schema.get("properties", {})
     patterns = list(schema.get("patternProperties", {}))
-    instance = error.instance if isinstance(error.instance, dict) else {}
     return [
         name
         for name in instance

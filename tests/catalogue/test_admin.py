@@ -49,6 +49,8 @@ def _form(**overrides) -> dict:
         "form_schema": json.dumps(birth_form(), ensure_ascii=False),
         "document_types": json.dumps([PDF_DOCUMENT], ensure_ascii=False),
     }
+    # The hidden initial value the page carries (the model field has a callable default).
+    data["initial-document_types"] = data["document_types"]
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -296,3 +298,27 @@ def test_holidays_deleted_in_bulk_are_each_audited(console, agency_a):
 
     assert response.status_code == 302
     assert len(_events("holiday.deleted")) == 2
+
+
+def test_unpublishing_alone_writes_only_the_unpublication(console, make_service, agency_a):
+    service = make_service(agency_a)
+    _, client = console(Role.AGENCY_ADMIN)
+
+    response = client.post(f"{SERVICES}{service.id}/change/", _form(is_published=None))
+
+    assert response.status_code == 302
+    assert _events("service.updated") == []
+    assert len(_events("service.unpublished")) == 1
+
+
+def test_the_json_field_round_trips_readable_text():
+    from django.forms.fields import InvalidJSONInput
+
+    from apps.catalogue.admin import PrettyJSONField
+
+    field = PrettyJSONField(required=False)
+
+    assert field.to_python([1, "é"]) == [1, "é"]
+    assert field.to_python("   ") is None
+    assert field.prepare_value({"titre": "Nom complet"}) == '{\n  "titre": "Nom complet"\n}'
+    assert field.prepare_value(InvalidJSONInput("{oops")) == "{oops"

@@ -348,3 +348,42 @@ def test_conditional_requirements_are_reported_on_the_field():
         errors = form_data_errors(_service(form_schema=form), {"purpose": "autre"})
 
     assert errors == {"other": ["This field is required."]}
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        pytest.param(
+            "2026-02-30T10:00:00+00:00", {"at": ["Enter a valid date and time."]}, id="no-such-day"
+        ),
+        pytest.param(
+            "2026-02-03T10:00:00", {"at": ["Enter a valid date and time."]}, id="no-offset"
+        ),
+        pytest.param(5, {}, id="not-a-string-is-not-a-format-matter"),
+    ],
+)
+def test_date_time_format(value, errors):
+    service = _service(
+        form_schema={"type": "object", "properties": {"at": {"format": "date-time"}}}
+    )
+
+    with translation.override("en"):
+        assert form_data_errors(service, {"at": value}) == errors
+
+
+def test_min_items_and_unevaluated_properties():
+    form = {
+        "type": "object",
+        "allOf": [{"properties": {"a": {"type": "string"}}}],
+        "properties": {"b": {"type": "array", "minItems": 2}},
+        "unevaluatedProperties": False,
+    }
+
+    with translation.override("en"):
+        errors = form_data_errors(_service(form_schema=form), {"a": "x", "b": [1], "c": 1})
+
+    # "a" is evaluated by the allOf branch, so only "c" is foreign.
+    assert errors == {
+        "b": ["Give at least 2 items."],
+        "c": ["This field is not part of the form."],
+    }

@@ -16,6 +16,7 @@ from apps.accounts.services import membership_grant
 from apps.agencies.models import Agency
 from apps.agencies.services import agency_create, default_domain_for
 from apps.applications.demo import seed_demo_applications
+from apps.catalogue.demo import seed_demo_catalogue
 from apps.core.context import set_context, system_context
 
 DEMO_PASSWORD = "guichet-demo-2026"  # noqa: S105 - demo accounts only, printed by make run
@@ -77,7 +78,17 @@ class Command(BaseCommand):
                 f"http://{default_domain_for(slug)}:8000" for slug, _fr, _en in DEMO_AGENCIES
             )
         )
+        self._seed_catalogue()
         self._seed_applications()
+
+    def _seed_catalogue(self) -> None:
+        """Two published services per demo agency and Togo's 2026 holidays (idempotent)."""
+        lines = seed_demo_catalogue(
+            agencies=Agency.objects.filter(slug__in=[slug for slug, _fr, _en in DEMO_AGENCIES])
+        )
+        self.stdout.write("Demo catalogue:")
+        for line in lines:
+            self.stdout.write("  " + line)
 
     def _seed_applications(self) -> None:
         """Demo applications in several states (after the services exist; idempotent)."""
