@@ -85,7 +85,7 @@ class Application(models.Model):
     decision_reason = models.TextField(_("reason of the decision"), blank=True)
     # The open request for information, shown to the citizen until they answer it.
     info_request = models.TextField(_("information requested"), blank=True)
-    # Set once by the periodic task when the deadline passed (audit event and follow-up).
+    # Set once by the periodic task when the deadline passed (with an audit event).
     overdue_flagged_at = models.DateTimeField(_("flagged overdue at"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)

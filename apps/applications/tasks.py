@@ -7,25 +7,11 @@ from celery import shared_task
 from django_tenants.utils import schema_context
 
 from apps.agencies.selectors import agency_list
-from apps.applications.models import Application
 from apps.applications.services import applications_flag_overdue
 from apps.core.context import set_context, system_context
 from apps.core.tenancy import current_schema
 
 logger = structlog.get_logger(__name__)
-
-
-@shared_task(name="applications.followup", acks_late=True)
-def application_followup(*, application_id: str, event: str) -> str | None:
-    """Work to do after an application changed, in its agency's schema.
-
-    Nothing is sent yet: citizen notifications arrive with the notifications issue, which will
-    hook here (through its outbox). Returns the application's status, None if it is gone.
-    """
-    set_context(system_context("applications.followup"))
-    status = Application.objects.filter(pk=application_id).values_list("status", flat=True).first()
-    logger.info("application_followup", change=event, found=status is not None)
-    return status
 
 
 @shared_task(name="applications.flag_overdue", acks_late=True)

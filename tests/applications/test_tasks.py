@@ -75,25 +75,6 @@ def test_the_periodic_task_queues_one_task_per_active_agency_in_its_schema(
     assert connection.schema_name == "public"
 
 
-def test_followup_task_reads_the_application(in_state, service_a):
-    application = in_state("submitted")
-
-    with schema_context("agence_a"):
-        assert (
-            tasks.application_followup(
-                application_id=str(application.id), event="application.submitted"
-            )
-            == "submitted"
-        )
-    with schema_context("agence_b"):
-        assert (
-            tasks.application_followup(
-                application_id=str(application.id), event="application.submitted"
-            )
-            is None
-        )
-
-
 def test_the_beat_schedule_runs_the_fan_out(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["applications-flag-overdue"]
 

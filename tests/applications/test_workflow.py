@@ -170,42 +170,22 @@ def test_unknown_actions_are_a_programming_error(in_state, citizen, service_a):
         )
 
 
-def test_follow_up_work_is_queued_after_commit_only(
-    in_state, citizen, service_a, django_capture_on_commit_callbacks, monkeypatch
+def test_follow_up_work_is_written_to_the_outbox_in_the_same_transaction(
+    in_state, citizen, service_a
 ):
-    from apps.applications import tasks
+    from apps.outbox.models import OutboxMessage
 
-    queued = []
-    monkeypatch.setattr(tasks.application_followup, "delay", lambda **kwargs: queued.append(kwargs))
     application = in_state("draft")
-
-    with (
-        django_capture_on_commit_callbacks(execute=False) as callbacks,
-        schema_context("agence_a"),
-    ):
+    with schema_context("agence_a"):
+        before = OutboxMessage.objects.count()
         services.application_submit(application_id=application.id, citizen=citizen)
-    assert queued == []  # not before the commit
+        after_submit = OutboxMessage.objects.count()
+        with pytest.raises(TransitionNotAllowed):
+            services.application_submit(application_id=application.id, citizen=citizen)
+        after_refusal = OutboxMessage.objects.count()
 
-    for callback in callbacks:
-        callback()
-    assert queued == [{"application_id": str(application.id), "event": "application.submitted"}]
-
-
-def test_a_broker_outage_after_commit_is_logged_not_raised(
-    in_state, citizen, service_a, django_capture_on_commit_callbacks, monkeypatch
-):
-    from apps.applications import tasks
-
-    def down(**kwargs):
-        raise ConnectionError("broker down")
-
-    monkeypatch.setattr(tasks.application_followup, "delay", down)
-    application = in_state("draft")
-
-    with django_capture_on_commit_callbacks(execute=True), schema_context("agence_a"):
-        result = services.application_submit(application_id=application.id, citizen=citizen)
-
-    assert result.status == "submitted"
+    assert after_submit > before  # the citizen's notification (at least)
+    assert after_refusal == after_submit  # a refused transition queues nothing
 
 
 def test_actions_available_follow_the_rules():

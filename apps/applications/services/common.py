@@ -1,12 +1,9 @@
-"""Helpers shared by the application services: locking, visibility, the index, follow-up work."""
+"""Helpers shared by the application services: locking, visibility, ETags, the public index."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
-
-import structlog
-from django.db import transaction
 
 from apps.accounts.models import User
 from apps.applications.errors import ApplicationChanged, ApplicationNotFound
@@ -14,8 +11,6 @@ from apps.applications.models import Application
 from apps.applications.workflow import STAFF_VISIBLE, Actor
 from apps.core.tenancy import current_schema
 from apps.directory.services import application_entry_upsert
-
-logger = structlog.get_logger(__name__)
 
 # Fields whose old and new values go in the audit event of a change.
 AUDITED_FIELDS = (
@@ -88,18 +83,3 @@ def entry_sync(application: Application) -> None:
         due_at=application.due_at,
         updated_at=application.updated_at,
     )
-
-
-def followup_after_commit(*, application_id: UUID, event: str) -> None:
-    """Queue the follow-up task of a change once (and only if) its transaction commits."""
-    schema = current_schema()
-
-    def queue() -> None:
-        from apps.applications.tasks import application_followup
-
-        try:
-            application_followup.delay(application_id=str(application_id), event=event)
-        except Exception:  # the change is committed; a broker outage must not turn it into a 500
-            logger.warning("application_followup_not_queued", change=event, agency=schema)
-
-    transaction.on_commit(queue)

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.applications.models import Application
-from apps.applications.services.common import followup_after_commit
 from apps.applications.workflow import OPEN
 from apps.audit.services import audit_record
 
@@ -22,7 +21,8 @@ BATCH_SIZE = 500
 def applications_flag_overdue(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
     """Flag (once) the open applications of the current agency whose deadline has passed.
 
-    Each flag is audited (``application.overdue_flagged``) and queues the follow-up task.
+    Each flag is audited (``application.overdue_flagged``); reminders to the people concerned
+    are the notifications app's (``apps.notifications.reminders``).
     Rows locked by a transaction in progress are skipped (a decision is probably being made);
     the next run picks them up if they are still open. Returns how many were flagged.
     Safe to run twice: flagged rows are never flagged again.
@@ -41,7 +41,6 @@ def applications_flag_overdue(*, now: datetime | None = None, limit: int = BATCH
             target_id=application.id,
             changes={"overdue_flagged_at": {"old": None, "new": moment.isoformat()}},
         )
-        followup_after_commit(application_id=application.id, event="application.overdue_flagged")
     Application.objects.bulk_update(due, ["overdue_flagged_at"])
     if due:
         logger.info("applications_flagged_overdue", count=len(due))

@@ -3,7 +3,8 @@
 Every caller (citizen API, staff API, admin console) goes through it, so the same rules and the
 same audit apply everywhere: visibility (404), role (403), ``If-Match`` (428/412), current
 status (409), reason and assignee rules (400); then the change, its history entry, its audit
-event and its index row in one transaction, and follow-up work after commit.
+event, its index row and its follow-up work (notifications, webhook events, certificate job:
+outbox rows, relayed once the transaction commits) in one transaction.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from apps.applications.services.common import (
     application_lock,
     check_if_match,
     entry_sync,
-    followup_after_commit,
     snapshot,
 )
 from apps.applications.workflow import (
@@ -239,7 +239,6 @@ def application_transition(
     entry_sync(application)
     # Notifications, webhook events and the certificate job: outbox rows of this transaction.
     application_event_dispatch(application=application, event=transition.event, actor_id=actor.pk)
-    followup_after_commit(application_id=application.id, event=transition.event)
     return application
 
 
