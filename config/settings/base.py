@@ -146,22 +146,33 @@ EMBEDDED_DATABASE_URL = f"postgresql://postgres:@/postgres?host={VAR_DIR / 'pg'}
 DATABASES = {"default": database_from_url(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# DATABASE_POOL=true: Django's psycopg pool, one per process, instead of one persistent
-# connection per thread. A request borrows a connection and gives it back at its end, so
-# CONN_MAX_AGE must be 0; the per-request health check (a `SELECT 1` round trip) is left to the
-# pool's own check (DATABASE_POOL_CHECK, off by default: a broken connection then fails one
-# request and is discarded; connections are renewed after DATABASE_POOL_MAX_LIFETIME seconds).
-# django-tenants re-issues `SET search_path` on every borrowed connection (tests/perf).
-DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
-if DATABASE_POOL:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
-    DATABASES["default"]["OPTIONS"]["pool"] = {
+
+
+def database_pool(database: dict[str, Any], *, enabled: bool) -> None:
+    """Put ``database`` on Django's psycopg pool (``DATABASE_POOL``; production turns it on).
+
+    One pool per process instead of one persistent connection per thread: a request borrows a
+    connection and gives it back at its end, so ``CONN_MAX_AGE`` must be 0, and the
+    per-request health check (a ``SELECT 1`` round trip) is left to the pool's own check
+    (``DATABASE_POOL_CHECK``, off by default: a connection broken by a database restart then
+    fails one request and is discarded; all are renewed after ``DATABASE_POOL_MAX_LIFETIME``
+    seconds). django-tenants issues ``SET search_path`` again on every borrowed connection
+    (tests/perf/test_pooled_connections.py).
+    """
+    if not enabled:
+        return
+    database["CONN_MAX_AGE"] = 0
+    database["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
+    database["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         "max_lifetime": env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
     }
+
+
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+database_pool(DATABASES["default"], enabled=DATABASE_POOL)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ---------------------------------------------------------------------------------

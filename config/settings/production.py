@@ -4,7 +4,7 @@
 """
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import database_pool, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -14,6 +14,11 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY")  # encrypts webhook secrets at rest
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY")  # docs/certificates.md
 SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.HTTPSMSBackend")
+
+# Django's connection pool is on in production unless DATABASE_POOL=false (base.py explains;
+# benches/README.md has the figures).
+DATABASE_POOL = env.bool("DATABASE_POOL", default=True)
+database_pool(DATABASES["default"], enabled=DATABASE_POOL)  # noqa: F405
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
