@@ -89,9 +89,10 @@ def bare_view(request: HttpRequest) -> JsonResponse:
 
 
 BENCH_URLS = types.ModuleType("bench_certificates_urls")
+# After the platform's own routes: the bare view pays the same URL resolution as the others.
 BENCH_URLS.urlpatterns = [  # type: ignore[attr-defined]
-    path("bench/bare/", bare_view),
     *urls_tenant.urlpatterns,
+    path("bench/bare/", bare_view),
 ]
 
 
@@ -187,7 +188,7 @@ def bench_end_to_end(agent: User, applications: list[Application]) -> dict[str, 
     task_postrun.connect(_close_worker_connections, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            for application in applications:
+            for index, application in enumerate(applications):
                 with schema_context(SCHEMA):
                     started = time.perf_counter()
                     _approve(agent, application)
@@ -196,7 +197,8 @@ def bench_end_to_end(agent: User, applications: list[Application]) -> dict[str, 
                         if time.perf_counter() > deadline:
                             raise RuntimeError("the worker did not issue the certificate in 30 s")
                         time.sleep(0.005)
-                    samples.append((time.perf_counter() - started) * 1000)
+                    if index:  # the first one warms the worker up (connections, imports)
+                        samples.append((time.perf_counter() - started) * 1000)
     finally:
         task_postrun.disconnect(_close_worker_connections)
     return {"approval_to_pdf": _percentiles(samples), "broker": app.conf.broker_url.split(":")[0]}
@@ -258,15 +260,15 @@ def bench_verification(code: str, seconds: float, rounds: int) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--approvals", type=int, default=12, help="applications approved per mode")
+    parser.add_argument("--approvals", type=int, default=8, help="applications approved per mode")
     parser.add_argument(
-        "--seconds", type=float, default=2.0, help="per target and throughput round"
+        "--seconds", type=float, default=1.6, help="per target and throughput round"
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds")
     parser.add_argument("--quick", action="store_true", help="fewer approvals, shorter rounds")
     args = parser.parse_args()
     if args.quick:
-        args.approvals, args.seconds, args.rounds = 5, 1.0, 2
+        args.approvals, args.seconds, args.rounds = 4, 1.0, 2
 
     setup_test_environment(debug=False)
     started = time.perf_counter()
@@ -275,7 +277,7 @@ def main() -> None:
     try:
         with override_settings(MEDIA_ROOT=media.name, SMS_FILE_DIR=Path(media.name) / "sms"):
             connection.set_schema_to_public()
-            agent, applications = _populate(args.approvals * 2)
+            agent, applications = _populate(args.approvals * 2 + 1)  # +1: worker warm-up
             setup_seconds = time.perf_counter() - started
             job = bench_job(agent, applications[: args.approvals])
             end_to_end = bench_end_to_end(agent, applications[args.approvals :])

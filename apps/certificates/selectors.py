@@ -59,8 +59,3 @@ def certificate_list() -> QuerySet[Certificate]:
 def certificate_list_for_citizen(*, citizen_id: UUID) -> QuerySet[Certificate]:
     """The citizen's own certificates in the current agency."""
     return certificate_list().filter(citizen_id=citizen_id)
-
-
-def certificate_get(*, certificate_id: UUID) -> Certificate | None:
-    """One certificate of the current agency."""
-    return certificate_list().filter(pk=certificate_id).first()

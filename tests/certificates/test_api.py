@@ -178,3 +178,11 @@ def test_who_may_revoke(api, tokens, citizen, agency_a, agency_b, staff_of, cert
         assert response.status_code == expected, name
     with schema_context("agence_a"):
         assert Certificate.objects.get(pk=certificate.pk).status == CertificateStatus.VALID
+
+
+def test_revoking_an_unknown_certificate_is_404(api, tokens, agency_a, staff_of):
+    member = staff_of(agency_a, Role.SUPERVISOR)
+    response = api(HOST_A, _staff_token(tokens, member, agency_a, Role.SUPERVISOR)).post(
+        "/api/v1/certificates/00000000-0000-0000-0000-000000000000/revoke/", {"reason": "x"}
+    )
+    assert_problem(response, 404, "certificate_not_found")

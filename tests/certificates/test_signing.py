@@ -97,3 +97,8 @@ def test_other_versions_are_not_accepted():
 def test_the_token_is_taken_from_the_qr_text():
     assert token_from_qr("http://x/verify/CODE/#abc.def") == "abc.def"
     assert token_from_qr("  abc.def \n") == "abc.def"
+
+
+def test_bad_base64_is_a_value_error():
+    with pytest.raises(ValueError, match="base64url"):
+        b64url_decode("a")

@@ -293,3 +293,10 @@ def test_cache_keys_are_ordinary_hot_keys(agency_a):
     digest = "ab" * 32
     assert _key(digest, "agence_a") == hot_key("agence_a", NAMESPACE, digest)
     assert _key(digest, "agence_b") != _key(digest, "agence_a")
+
+
+def test_without_the_cache_a_revocation_shows_at_once(api, certificate, revoke, settings):
+    settings.CERTIFICATE_VERIFY_CACHE_SECONDS = 0
+    api(HOST_A).get(f"/api/v1/verify/{certificate.code}/")
+    revoke(certificate)
+    assert api(HOST_A).get(f"/api/v1/verify/{certificate.code}/").json()["status"] == "revoked"

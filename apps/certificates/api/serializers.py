@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.utils.translation import get_language
 from rest_framework import serializers
 
 from apps.certificates.models import Certificate
@@ -12,27 +9,23 @@ from apps.core.serializers import StrictInputSerializer
 
 
 class CertificateVerificationOutputSerializer(serializers.Serializer):
-    """What anyone with a verification code learns (GET /verify/{code}/)."""
+    """What anyone with a verification code learns (GET /verify/{code}/).
+
+    Documentation of the answer: the view builds it directly (``verification_body``).
+    """
 
     status = serializers.ChoiceField(choices=["valid", "revoked"])
-    agency = serializers.SerializerMethodField()
+    agency = serializers.CharField(help_text="The agency's slug.")
     code = serializers.CharField()
     reference = serializers.CharField()
     holder = serializers.CharField(help_text="The holder's name, as printed.")
     service_code = serializers.CharField()
-    service_name = serializers.SerializerMethodField()
+    service_name = serializers.CharField(help_text="In the caller's language.")
     issued_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
     document_sha256 = serializers.CharField(help_text="SHA-256 (hex) of the PDF as issued.")
     content_sha256 = serializers.CharField(help_text="The signed content hash (QR key `s`).")
     key_id = serializers.CharField(help_text="Which agency key signed it (QR key `k`).")
-
-    def get_agency(self, obj: dict[str, Any]) -> str:
-        return str(self.context.get("agency_slug", ""))
-
-    def get_service_name(self, obj: dict[str, Any]) -> str:
-        english = (get_language() or "fr").startswith("en")
-        return str(obj["service_name_en"] if english else obj["service_name_fr"])
 
 
 class CertificateQRInputSerializer(StrictInputSerializer):

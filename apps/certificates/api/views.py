@@ -23,6 +23,7 @@ from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import viewsets
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -82,11 +83,22 @@ def verification_body(record: dict[str, Any], agency_slug: str) -> dict[str, Any
     }
 
 
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """These answers exist in JSON only: skip parsing the Accept header (a hot public path)."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
+        return (renderers[0], renderers[0].media_type)
+
+
 class CertificateVerificationViewSet(viewsets.ViewSet):
     """Public verification: no login, no token parsing (every caller is anonymous here)."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    content_negotiation_class = JSONOnlyNegotiation
     # Callers are anonymous here: only the per-address and per-agency limits can apply.
     throttle_classes = (IPRateThrottle, AgencyRateThrottle)
 
