@@ -1,6 +1,6 @@
 """Certificates: time from approval to the stored, signed PDF; verification throughput.
 
-Run: ``.venv/bin/python benches/bench_certificates.py`` (about 40 s; ``--quick`` for ~20 s).
+Run: ``.venv/bin/python benches/bench_certificates.py`` (about 45 s; ``--quick`` for ~30 s).
 
 A throwaway test database is created (the project's test settings, ``DATABASE_URL`` with a
 ``test_`` prefix) with one agency cloned from the template, a published service, an agent and
@@ -260,9 +260,9 @@ def bench_verification(code: str, seconds: float, rounds: int) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--approvals", type=int, default=8, help="applications approved per mode")
+    parser.add_argument("--approvals", type=int, default=6, help="applications approved per mode")
     parser.add_argument(
-        "--seconds", type=float, default=1.6, help="per target and throughput round"
+        "--seconds", type=float, default=1.0, help="per target and throughput round"
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds")
     parser.add_argument("--quick", action="store_true", help="fewer approvals, shorter rounds")
