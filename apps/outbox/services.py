@@ -10,6 +10,8 @@
   handler runs and the row becomes ``sent``, or the attempt is counted and the row is either
   scheduled again with exponential backoff or dead-lettered after ``OUTBOX_MAX_ATTEMPTS``.
 * ``outbox_requeue``: an operator sends dead letters back (audited).
+* ``outbox_purge_sent``: delivered messages older than ``OUTBOX_RETENTION_DAYS`` go away
+  (dead letters stay until an operator re-queues them).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, cast
 from uuid import UUID
@@ -305,3 +307,25 @@ def outbox_requeue(*, message_ids: Iterable[UUID]) -> int:
     if messages:
         transaction.on_commit(partial(_kick, current_schema(), [m.pk for m in messages]))
     return len(messages)
+
+
+def outbox_purge_sent(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete delivered messages of the current schema older than the retention; returns count.
+
+    Dead and pending messages are never purged. Deletes in batches so a large backlog does
+    not hold one long transaction.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=float(settings.OUTBOX_RETENTION_DAYS))
+    deleted = 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(status=Status.SENT, sent_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )[:batch]
+        )
+        if not ids:
+            break
+        deleted += OutboxMessage.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        logger.info("outbox_purged", schema=current_schema(), deleted=deleted)
+    return deleted

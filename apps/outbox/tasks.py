@@ -20,7 +20,7 @@ from django_tenants.utils import schema_context
 from apps.core.context import set_context, system_context
 from apps.core.tenancy import current_schema
 from apps.outbox.selectors import outbox_schemas
-from apps.outbox.services import outbox_process, outbox_relay
+from apps.outbox.services import outbox_process, outbox_purge_sent, outbox_relay
 
 logger = structlog.get_logger(__name__)
 
@@ -72,4 +72,25 @@ def outbox_relay_all() -> list[str]:
     schemas = outbox_schemas()
     for schema in schemas:
         outbox_relay_schema.delay(schema_name=schema)
+    return schemas
+
+
+@shared_task(name="outbox.purge", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def outbox_purge_schema(*, schema_name: str) -> int:
+    """Delete the delivered messages of one schema past the retention (idempotent)."""
+    set_context(system_context("outbox.purge"))
+    if schema_name not in outbox_schemas():
+        logger.warning("outbox_purge_unknown_schema", schema=schema_name)
+        return 0
+    with schema_context(schema_name):
+        return outbox_purge_sent()
+
+
+@shared_task(name="outbox.purge_all", acks_late=True, ignore_result=True)
+def outbox_purge_all() -> list[str]:
+    """Periodic: one purge per schema (public and every agency)."""
+    set_context(system_context("outbox.purge_all"))
+    schemas = outbox_schemas()
+    for schema in schemas:
+        outbox_purge_schema.delay(schema_name=schema)
     return schemas

@@ -368,6 +368,8 @@ OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=1800.0)
 # A published message is not published again before this (unless its task message was lost).
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=200)
+# Delivered messages are deleted after this many days (dead letters are kept).
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 # SMS: the file backend writes var/sms/sms.jsonl; production uses the HTTP gateway adapter.
 SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.FileSMSBackend")
 SMS_FILE_DIR = Path(env.str("SMS_FILE_DIR", default=str(VAR_DIR / "sms")))
@@ -435,6 +437,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "outbox-relay": {
         "task": "outbox.relay_all",
         "schedule": env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30),
+    },
+    # Delete delivered outbox messages past OUTBOX_RETENTION_DAYS, in every schema.
+    "outbox-purge-sent": {
+        "task": "outbox.purge_all",
+        "schedule": crontab(hour=3, minute=30),
     },
     # Remind agents of applications whose deadline is near; one task per active agency.
     "notifications-deadline-reminders": {

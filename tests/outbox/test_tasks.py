@@ -82,3 +82,39 @@ def test_the_schema_relay_publishes_that_schema_only(agency_a, agency_b, publish
     assert tasks.outbox_relay_schema(schema_name="agence_a") == 1
     assert tasks.outbox_relay_schema(schema_name="no_such_schema") == 0
     assert published.ids == [in_a.pk]
+
+
+def test_delivered_messages_are_purged_after_the_retention(agency_a, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.OUTBOX_RETENTION_DAYS = 30
+    old = timezone.now() - timedelta(days=31)
+    with schema_context("agence_a"):
+        sent_old = outbox_enqueue(kind=Kind.DOCUMENT, payload={})
+        sent_new = outbox_enqueue(kind=Kind.DOCUMENT, payload={})
+        dead_old = outbox_enqueue(kind=Kind.DOCUMENT, payload={})
+        pending = outbox_enqueue(kind=Kind.DOCUMENT, payload={})
+        OutboxMessage.objects.filter(pk=sent_old.pk).update(status=Status.SENT, sent_at=old)
+        OutboxMessage.objects.filter(pk=sent_new.pk).update(
+            status=Status.SENT, sent_at=timezone.now()
+        )
+        OutboxMessage.objects.filter(pk=dead_old.pk).update(status=Status.DEAD, dead_at=old)
+
+    assert tasks.outbox_purge_schema(schema_name="agence_a") == 1
+    assert tasks.outbox_purge_schema(schema_name="no_such_schema") == 0
+
+    with schema_context("agence_a"):
+        left = set(OutboxMessage.objects.values_list("pk", flat=True))
+    assert left == {sent_new.pk, dead_old.pk, pending.pk}
+
+
+def test_the_periodic_purge_fans_out_to_every_schema(agency_a, agency_b, monkeypatch):
+    queued: list[str] = []
+    monkeypatch.setattr(
+        tasks.outbox_purge_schema, "delay", lambda *, schema_name: queued.append(schema_name)
+    )
+    schemas = tasks.outbox_purge_all()
+    assert queued == schemas
+    assert {"public", "agence_a", "agence_b"} <= set(schemas)
