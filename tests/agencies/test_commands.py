@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import schema_exists
 
 from apps.agencies.models import Agency, Domain
@@ -35,7 +36,7 @@ def test_create_agency_clones_and_reports_its_time():
 
 
 def test_create_agency_refuses_a_taken_slug(agency_a):
-    with pytest.raises(CommandError, match="already exists"):
+    with translation.override("en"), pytest.raises(CommandError, match="already exists"):
         call_command("create_agency", "agence-a", "--name-fr", "x", "--name-en", "x")
 
 
