@@ -57,28 +57,30 @@ def machine() -> dict[str, Any]:
     }
 
 
-def gunicorn_settings(env: dict[str, str], workers: int) -> dict[str, Any]:
-    """The gunicorn configuration the HTTP figures were measured under."""
-    code = (
-        "import runpy, json; c = runpy.run_path('config/gunicorn.conf.py'); "
-        "print(json.dumps({k: c.get(k) for k in ('workers', 'worker_class', 'threads', "
-        "'keepalive', 'max_requests', 'preload_app')}))"
-    )
+def server_settings(env: dict[str, str], workers: int) -> dict[str, Any]:
+    """The gunicorn and Django settings the HTTP figures were measured under."""
     import subprocess
 
     run_env = dict(env)
     if workers:
         run_env["GUNICORN_WORKERS"] = str(workers)
+    code = (
+        "import json, runpy, django; c = runpy.run_path('config/gunicorn.conf.py'); "
+        "django.setup(); from django.conf import settings as s; "
+        "d = s.DATABASES['default']; print(json.dumps({"
+        "**{k: c.get(k) for k in ('workers', 'worker_class', 'threads', 'keepalive', "
+        "'max_requests', 'preload_app', 'worker_connections')}, "
+        "'database_pool': d['OPTIONS'].get('pool'), 'conn_max_age': d['CONN_MAX_AGE'], "
+        "'conn_health_checks': d['CONN_HEALTH_CHECKS'], "
+        "'stateless_users': getattr(s, 'AUTH_STATELESS_USERS', None)}))"
+    )
     out = subprocess.run(
         [stack.PYTHON, "-c", code], cwd=ROOT, env=run_env, capture_output=True, text=True
     )
     try:
-        settings: dict[str, Any] = json.loads(out.stdout)
-    except ValueError:
-        settings = {}
-    settings["database_pool"] = env.get("DATABASE_POOL", "")
-    settings["conn_max_age"] = env.get("DATABASE_CONN_MAX_AGE", "")
-    return settings
+        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    except (ValueError, IndexError):
+        return {"error": out.stderr[-500:]}
 
 
 def main(config: BenchConfig) -> int:
@@ -130,7 +132,7 @@ def main(config: BenchConfig) -> int:
             meter = stack.CpuMeter(web.process.pid, database_url.rsplit("/", 1)[-1].split("?")[0])
             load = LoadGenerator(config.loadgen, config.threads, log, meter)
             results["load_generator"] = load.version
-            results["gunicorn"] = gunicorn_settings(env, config.gunicorn_workers)
+            results["server"] = server_settings(env, config.gunicorn_workers)
             with stack.running(web):
                 results["http"] = run_http(config, load, f"http://127.0.0.1:{port}", state, var)
             log("measuring SQL round trips per request (in-process)")

@@ -103,11 +103,15 @@ def _ms(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _cpu(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown report of one run."""
     lines: list[str] = []
     machine = results.get("machine", {})
-    gunicorn = results.get("gunicorn", {})
+    server = results.get("server", {})
     lines.append(f"# Guichet benchmarks — {results.get('started_at', '')}")
     lines.append("")
     if results.get("quick"):
@@ -122,12 +126,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results.get('postgres')}; broker: {results.get('broker')}; load generator: "
         f"{results.get('load_generator', '-')}."
     )
-    if gunicorn:
+    if server:
+        pool = server.get("database_pool")
         lines.append(
-            f"gunicorn: {gunicorn.get('workers')} workers × {gunicorn.get('threads')} threads "
-            f"({gunicorn.get('worker_class')}), keep-alive {gunicorn.get('keepalive')} s, "
-            f"max_requests {gunicorn.get('max_requests')}; DATABASE_POOL="
-            f"{gunicorn.get('database_pool') or 'unset'}."
+            f"Server: gunicorn {server.get('workers')} workers × {server.get('threads')} threads "
+            f"({server.get('worker_class')}, preload {server.get('preload_app')}, max_requests "
+            f"{server.get('max_requests')}); database: "
+            + (
+                f"pool (max {pool.get('max_size')} per process)"
+                if pool
+                else f"persistent connections (CONN_MAX_AGE {server.get('conn_max_age')}, "
+                f"health checks {server.get('conn_health_checks')})"
+            )
+            + f"; stateless token users: {server.get('stateless_users')}."
         )
     lines.append("")
     http = results.get("http", {})
@@ -137,18 +148,20 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
         lines.append(
             "| endpoint | req/s (closed) | × floor | p50 ms | p95 ms | p99 ms | errors "
+            "| server CPU ms/req | DB CPU ms/req "
             "| fixed rate req/s (target) | p50 ms | p95 ms | p99 ms | errors |"
         )
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for cell in http.values():
             if "skipped" in cell:
-                lines.append(f"| {cell['label']} | skipped: {cell['skipped']} |" + " |" * 10)
+                lines.append(f"| {cell['label']} | skipped: {cell['skipped']} |" + " |" * 12)
                 continue
             closed, rate = cell["closed"], cell["rate"]
             ratio = f"{closed['rps'] / floor_rps:.2f}" if floor_rps else "-"
             lines.append(
                 f"| {cell['label']} | {closed['rps']:.0f} | {ratio} | {_ms(closed['p50_ms'])} "
                 f"| {_ms(closed['p95_ms'])} | {_ms(closed['p99_ms'])} | {closed['errors']} "
+                f"| {_cpu(closed.get('server_cpu_ms'))} | {_cpu(closed.get('database_cpu_ms'))} "
                 f"| {rate['rps']:.0f} ({rate['target_rps']:.0f}) | {_ms(rate['p50_ms'])} "
                 f"| {_ms(rate['p95_ms'])} | {_ms(rate['p99_ms'])} | {rate['errors']} |"
             )
@@ -168,11 +181,19 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
         lines.append("| endpoint | round trips | statements | SET search_path | health checks |")
         lines.append("|---|---:|---:|---:|---:|")
-        for name, cell in trips.get("endpoints", {}).items():
+        cells = dict(trips.get("endpoints", {}))
+        if trips.get("submit"):
+            cells["submit (not a read: for information)"] = trips["submit"]
+        for name, cell in cells.items():
             lines.append(
                 f"| {name} | {cell['round_trips']} | {cell['statements']} "
                 f"| {cell['search_path_sets']} | {cell['health_checks']} |"
             )
+        lines.append("")
+        lines.append(
+            "Round trips = every statement psycopg sent for the request, after warm-up "
+            "(queries, `SET search_path`, transaction control, health checks)."
+        )
         lines.append("")
     tenancy = results.get("tenancy", {})
     if tenancy:
@@ -197,14 +218,15 @@ def markdown(results: dict[str, Any]) -> str:
     if celery:
         lines.append("## Celery (end to end, real worker)")
         lines.append("")
-        lines.append("| jobs | count | seconds | jobs/s |")
-        lines.append("|---|---:|---:|---:|")
+        lines.append("| jobs | count | seconds, end to end | jobs/s | of which queueing, s |")
+        lines.append("|---|---:|---:|---:|---:|")
         for key in ("noop", "notification"):
             cell = celery.get(key)
             if cell:
+                queueing = cell.get("send_seconds", cell.get("enqueue_seconds", 0.0))
                 lines.append(
                     f"| {cell['label']} | {cell['jobs']} | {cell['seconds']:.2f} "
-                    f"| {cell['per_second']:.0f} |"
+                    f"| {cell['per_second']:.0f} | {queueing:.2f} |"
                 )
         lines.append("")
         lines.append(f"Worker: {celery.get('worker')}; broker: {results.get('broker')}.")

@@ -122,7 +122,7 @@ def drafts_left(state: dict[str, Any], count: int) -> list[tuple[str, str]]:
     """Drafts of the submit agency still unsubmitted, from the end of the drafts file."""
     from apps.applications.models import Application
 
-    lines = Path(state["drafts_file"]).read_text().splitlines()[-max(200, count):]
+    lines = Path(state["drafts_file"]).read_text().splitlines()[-max(200, count) :]
     pairs = [tuple(line.split(" ", 1)) for line in lines]
     schema = state["hosts"]["submit"].split(".")[0].replace("-", "_")
     with schema_context(schema):

@@ -118,6 +118,52 @@ def measure_creation(samples: int) -> dict[str, Any]:
     }
 
 
+def measure_fast_clone(samples: int) -> dict[str, Any]:
+    """The catalogue-driven clone (``benches/harness/fastclone.py``), rolled back each time,
+    and how its result and django-tenants' compare with the template (names kept?)."""
+    from django.db import transaction
+
+    from benches.harness.fastclone import fast_clone, schema_signature
+
+    def names(signature: dict[str, Any]) -> dict[str, set[str]]:
+        return {
+            "constraints": {f"{row[0]}.{row[1]}" for row in signature["constraints"]},
+            "indexes": {row[0] for row in signature["indexes"]},
+            "triggers": {row[0] for row in signature["triggers"]},
+        }
+
+    times: list[float] = []
+    report: dict[str, Any] = {}
+    for index in range(samples):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                started = time.perf_counter()
+                fast_clone(cursor, "agency_template", f"bench_fastclone_{os.getpid()}")
+                times.append(time.perf_counter() - started)
+                if index == 0:
+                    template = names(schema_signature(cursor, "agency_template"))
+                    fast = schema_signature(cursor, f"bench_fastclone_{os.getpid()}")
+                    report["fast_clone_rows"] = fast["rows"]
+                    fast_names = names(fast)
+                    cursor.execute(
+                        "SELECT schema_name FROM agencies_agency WHERE schema_name <> 'public' "
+                        "ORDER BY created_at DESC LIMIT 1"
+                    )
+                    row = cursor.fetchone()
+                    if row:
+                        cloned = names(schema_signature(cursor, row[0]))
+                        report["django_tenants_clone_renamed"] = sorted(
+                            name for kind in template for name in template[kind] ^ cloned[kind]
+                        )
+                    report["fast_clone_renamed"] = sorted(
+                        name for kind in template for name in template[kind] ^ fast_names[kind]
+                    )
+            transaction.set_rollback(True)
+        connection.set_schema_to_public()
+    report["fast_clone_s"] = round(statistics.median(times), 3)
+    return report
+
+
 def measure_one_schema_migrate() -> float:
     """Every tenant migration applied to one empty schema (then dropped)."""
     schema = f"bench_oneschema_{os.getpid()}"
@@ -195,6 +241,8 @@ def main() -> None:
     extra_cleanup()
     log(f"agency creation x{args.samples}")
     out.update(measure_creation(args.samples))
+    log("catalogue-driven clone (candidate), rolled back")
+    out.update(measure_fast_clone(args.samples))
     log("one schema migrated from empty")
     out["one_schema_migrate_s"] = round(measure_one_schema_migrate(), 3)
     log(f"migrate_agencies over {out['agencies']} agencies, nothing pending")
