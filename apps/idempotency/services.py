@@ -26,7 +26,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
@@ -182,7 +182,7 @@ def _find(scope: str, caller: str, key: str) -> IdempotencyRecord | None:
     return IdempotencyRecord.objects.filter(scope=scope, caller=caller, key=key).first()
 
 
-def _expired_before() -> Any:
+def _expired_before() -> datetime:
     return timezone.now() - record_ttl()
 
 
@@ -235,7 +235,7 @@ def idempotent_execute(
         _release_marker(marker)
 
 
-def idempotency_records_purge(*, now: Any = None) -> int:
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
     """Delete this schema's records older than the TTL; return how many."""
     cutoff = (now or timezone.now()) - record_ttl()
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
