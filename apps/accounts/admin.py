@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
+from apps.audit.admin import AuditedAdminMixin
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """People; passwords are never shown."""
 
     list_display = ("id", "email", "phone", "is_active", "is_superuser", "date_joined")
@@ -22,13 +23,14 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Civil servants' roles."""
 
     list_display = ("user", "agency", "role", "is_active")
     list_filter = ("role", "is_active", "agency")
     list_select_related = ("user", "agency")
     raw_id_fields = ("user",)
+    readonly_fields = ("created_at",)
 
 
 class PartnerGrantInline(admin.TabularInline):
@@ -37,9 +39,10 @@ class PartnerGrantInline(admin.TabularInline):
 
 
 @admin.register(PartnerClient)
-class PartnerClientAdmin(admin.ModelAdmin):
+class PartnerClientAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Partner machine clients; the secret is only ever shown at creation."""
 
     list_display = ("name", "client_id", "is_active", "created_at")
     exclude = ("secret_hash",)
+    readonly_fields = ("client_id", "created_at")
     inlines = (PartnerGrantInline,)

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from apps.agencies.models import Agency, Domain
+from apps.audit.admin import AuditedAdminMixin
 
 
 class DomainInline(admin.TabularInline):
@@ -11,7 +12,7 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Agencies; create them with the API or `manage.py create_agency` (schema cloning)."""
 
     list_display = ("slug", "name_fr", "is_active", "created_at")
