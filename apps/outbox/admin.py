@@ -37,6 +37,8 @@ class OperatorAdminMixin(RoleAdminMixin):
     """Agency administrators on agency hosts, platform administrators on the public host."""
 
     view_roles = OPERATOR_ROLES
+    # False for models that only exist in agency schemas (nothing to show on the public host).
+    on_public_host = True
 
     def _is_platform_admin(self, request: HttpRequest) -> bool:
         user = request.user
@@ -44,7 +46,7 @@ class OperatorAdminMixin(RoleAdminMixin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if current_schema() == get_public_schema_name():
-            return self._is_platform_admin(request)
+            return self.on_public_host and self._is_platform_admin(request)
         return super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

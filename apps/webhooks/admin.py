@@ -21,6 +21,8 @@ from apps.webhooks.services import subscription_deactivate
 class PartnerWebhookSubscriptionAdmin(OperatorAdminMixin, admin.ModelAdmin):
     """Endpoints of partners; the secret never appears."""
 
+    on_public_host = False
+
     list_display = ("url", "partner_client", "events", "is_active", "created_at")
     list_filter = ("is_active",)
     list_select_related = ("partner_client",)
@@ -51,6 +53,8 @@ class PartnerWebhookSubscriptionAdmin(OperatorAdminMixin, admin.ModelAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(OperatorAdminMixin, admin.ModelAdmin):
     """Every attempt, with the endpoint's answer."""
+
+    on_public_host = False
 
     list_display = (
         "attempted_at",

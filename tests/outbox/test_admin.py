@@ -105,3 +105,19 @@ def test_agency_b_console_shows_only_agency_b(console, agency_b, staff_of, fake_
 
     assert listing.status_code == 200
     assert listing.context["cl"].result_count == 0
+
+
+def test_the_platform_console_lists_only_what_the_public_schema_holds(console, platform_admin):
+    client = console(host=PUBLIC_HOST, user=platform_admin)
+
+    index = client.get("/admin/")
+
+    assert index.status_code == 200
+    assert b"/admin/outbox/outboxmessage/" in index.content
+    for agency_only in (
+        "/admin/webhooks/partnerwebhooksubscription/",
+        "/admin/webhooks/webhookdelivery/",
+        "/admin/certificates/certificate/",
+    ):
+        assert agency_only.encode() not in index.content
+        assert client.get(agency_only).status_code == 403
