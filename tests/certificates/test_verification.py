@@ -88,7 +88,9 @@ def _median_ms(client, path: str, rounds: int) -> float:
     return statistics.median(samples)
 
 
-def test_unknown_and_known_codes_take_the_same_time(api, certificate, settings):
+@pytest.mark.parametrize("cache_seconds", [60, 0], ids=["cached", "database"])
+def test_unknown_and_known_codes_take_the_same_time(api, certificate, settings, cache_seconds):
+    settings.CERTIFICATE_VERIFY_CACHE_SECONDS = cache_seconds
     rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], ip=None, agency=None)
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     client = api(HOST_A)
