@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -53,6 +54,34 @@ class Agency(TenantMixin):
     def name(self) -> str:
         """The name in the active language (French unless English is asked for)."""
         return self.name_en if (get_language() or "fr").startswith("en") else self.name_fr
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Create this agency's schema as a copy of the migrated template.
+
+        ``apps.agencies.cloning.schema_clone`` replaces django-tenants' clone and the fake
+        migrate that follows it (0.7 s instead of about 6 s with 200 agencies; unique
+        constraints keep their names). Receivers of ``schema_migrated`` (the audit tables'
+        protection) run as after a migration. Without a template, django-tenants migrates.
+        """
+        from django.conf import settings
+        from django.db import connection
+        from django_tenants.signals import schema_migrated
+        from django_tenants.utils import schema_exists
+
+        from apps.agencies.cloning import schema_clone
+
+        template = settings.TENANT_BASE_SCHEMA
+        if not sync_schema or not schema_exists(template):
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        with connection.cursor() as cursor:
+            schema_clone(cursor, source=template, target=self.schema_name)
+        cast(Any, connection).set_schema_to_public()
+        schema_migrated.send(sender=type(self), schema_name=self.schema_name)
+        return True
 
 
 class Domain(DomainMixin):

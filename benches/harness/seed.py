@@ -226,30 +226,6 @@ def drafts_reset(agency: Agency, service: Service, citizens: list[User], drafts:
     return len(made)
 
 
-def filler_create(slug: str) -> None:
-    """A filler agency: its rows, and its schema cloned by ``fast_clone``.
-
-    ``agency_create`` clones with django-tenants' plpgsql function, whose cost grows with the
-    number of schemas already there (seconds each past a few dozen agencies on 2 busy cores:
-    hundreds of agencies would take most of an hour). Fillers only need to exist and be
-    migrated for the ``migrate_agencies`` figures, so they take the fast path; the agency
-    creation figure itself always measures ``agency_create``.
-    """
-    from apps.agencies.models import Domain, schema_name_for_slug
-    from benches.harness.fastclone import fast_clone
-
-    with transaction.atomic():
-        agency = Agency(
-            slug=slug, schema_name=schema_name_for_slug(slug), name_fr=slug, name_en=slug
-        )
-        agency.auto_create_schema = False
-        agency.save()
-        Domain.objects.create(domain=f"{slug}.localhost", tenant=agency, is_primary=True)
-        with connection.cursor() as cursor:
-            fast_clone(cursor, "agency_template", agency.schema_name)
-    connection.set_schema_to_public()
-
-
 def fillers_ensure(total: int) -> tuple[int, float]:
     """Filler agencies until ``total`` agencies exist. Returns (created, seconds)."""
     started = time.perf_counter()
@@ -261,7 +237,7 @@ def fillers_ensure(total: int) -> tuple[int, float]:
         slug = f"{FILLER_PREFIX}{index:03d}"
         if Agency.objects.filter(slug=slug).exists():
             continue
-        filler_create(slug)
+        agency_ensure(slug, f"{slug}.localhost")
         count += 1
         created += 1
         if created % 20 == 0:

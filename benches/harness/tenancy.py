@@ -4,9 +4,10 @@
 already made the N agencies). Prints JSON:
 
 * ``agency_create_s``: median wall time of ``agency_create`` (template clone, domain, audit)
-  over K agencies, which are dropped again afterwards; ``clone_s`` and
-  ``record_migrations_s`` split it (the SQL clone of the template, and whatever records the
-  migrations in the new schema);
+  over K agencies, which are dropped again afterwards; ``clone_s`` is the part spent in
+  ``apps.agencies.cloning.schema_clone``; ``django_tenants_clone_s`` is django-tenants' own
+  clone of the same template (what creation used before), in a rolled-back transaction, and
+  ``renamed_by_*`` list the names each clone did not keep;
 * ``one_schema_migrate_s``: one empty schema migrated with every tenant migration, as an agency
   would be created without a template;
 * ``migrate_up_to_date_s``: ``manage.py migrate_agencies`` (the real command, process start
@@ -35,7 +36,6 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benches.harness.settings")
 django.setup()
 
-import django_tenants.models  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.clone import CloneSchema  # noqa: E402
@@ -84,84 +84,75 @@ class Stopwatch:
         return timed
 
 
+def _names(cursor: Any, schema: str) -> set[str]:
+    """Constraint, index and trigger names of ``schema`` (what later migrations refer to)."""
+    cursor.execute(
+        "SELECT 'constraint ' || conname FROM pg_constraint WHERE connamespace = %s::regnamespace "
+        "UNION SELECT 'index ' || relname FROM pg_class WHERE relnamespace = %s::regnamespace "
+        "AND relkind = 'i' UNION SELECT 'trigger ' || t.tgname FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = %s::regnamespace "
+        "AND NOT t.tgisinternal",
+        [schema, schema, schema],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
 def measure_creation(samples: int) -> dict[str, Any]:
-    """Create ``samples`` agencies (timed), then drop them."""
-    clone_watch, record_watch = Stopwatch(), Stopwatch()
-    original_clone = CloneSchema.clone_schema
-    original_call = django_tenants.models.call_command
-    CloneSchema.clone_schema = clone_watch.wrap(original_clone)  # type: ignore[method-assign]
-    django_tenants.models.call_command = record_watch.wrap(original_call)
+    """Create ``samples`` agencies with ``agency_create`` (timed), then drop them."""
+    from apps.agencies import cloning
+
+    clone_watch = Stopwatch()
+    original_clone = cloning.schema_clone
+    cloning.schema_clone = clone_watch.wrap(original_clone)
     totals: list[float] = []
     clones: list[float] = []
-    records: list[float] = []
+    renamed: list[str] = []
     try:
         for index in range(samples):
             slug = f"bench-create-{os.getpid()}-{index}"
-            clone_watch.seconds = record_watch.seconds = 0.0
+            clone_watch.seconds = 0.0
             started = time.perf_counter()
             agency = agency_create(slug=slug, name_fr=slug, name_en=slug)
             totals.append(time.perf_counter() - started)
             clones.append(clone_watch.seconds)
-            records.append(record_watch.seconds)
+            if index == 0:
+                with connection.cursor() as cursor:
+                    template = _names(cursor, "agency_template")
+                    renamed = sorted(template ^ _names(cursor, agency.schema_name))
             agency.delete(force_drop=True)
             connection.set_schema_to_public()
     finally:
-        CloneSchema.clone_schema = original_clone  # type: ignore[method-assign]
-        django_tenants.models.call_command = original_call
+        cloning.schema_clone = original_clone
     return {
         "agency_create_s": round(statistics.median(totals), 3),
         "agency_create_samples_s": [round(x, 3) for x in totals],
         "clone_s": round(statistics.median(clones), 3),
-        # django-tenants runs a fake migrate after the clone; a direct copy of the template's
-        # django_migrations rows makes this part (nearly) vanish.
-        "record_migrations_s": round(statistics.median(records), 3),
+        "renamed_by_clone": renamed,
     }
 
 
-def measure_fast_clone(samples: int) -> dict[str, Any]:
-    """The catalogue-driven clone (``benches/harness/fastclone.py``), rolled back each time,
-    and how its result and django-tenants' compare with the template (names kept?)."""
+def measure_django_tenants_clone(samples: int) -> dict[str, Any]:
+    """django-tenants' own clone (what agency creation used before), rolled back each time;
+    its fake migrate afterwards cost another 0.27 s (benches/README.md)."""
     from django.db import transaction
 
-    from benches.harness.fastclone import fast_clone, schema_signature
-
-    def names(signature: dict[str, Any]) -> dict[str, set[str]]:
-        return {
-            "constraints": {f"{row[0]}.{row[1]}" for row in signature["constraints"]},
-            "indexes": {row[0] for row in signature["indexes"]},
-            "triggers": {row[0] for row in signature["triggers"]},
-        }
-
     times: list[float] = []
-    report: dict[str, Any] = {}
+    renamed: list[str] = []
     for index in range(samples):
+        target = f"bench_dtclone_{os.getpid()}"
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                started = time.perf_counter()
-                fast_clone(cursor, "agency_template", f"bench_fastclone_{os.getpid()}")
-                times.append(time.perf_counter() - started)
-                if index == 0:
-                    template = names(schema_signature(cursor, "agency_template"))
-                    fast = schema_signature(cursor, f"bench_fastclone_{os.getpid()}")
-                    report["fast_clone_rows"] = fast["rows"]
-                    fast_names = names(fast)
-                    cursor.execute(
-                        "SELECT schema_name FROM agencies_agency WHERE schema_name <> 'public' "
-                        "ORDER BY created_at DESC LIMIT 1"
-                    )
-                    row = cursor.fetchone()
-                    if row:
-                        cloned = names(schema_signature(cursor, row[0]))
-                        report["django_tenants_clone_renamed"] = sorted(
-                            name for kind in template for name in template[kind] ^ cloned[kind]
-                        )
-                    report["fast_clone_renamed"] = sorted(
-                        name for kind in template for name in template[kind] ^ fast_names[kind]
-                    )
+            started = time.perf_counter()
+            CloneSchema().clone_schema("agency_template", target, "DATA")
+            times.append(time.perf_counter() - started)
+            if index == 0:
+                with connection.cursor() as cursor:
+                    renamed = sorted(_names(cursor, "agency_template") ^ _names(cursor, target))
             transaction.set_rollback(True)
         connection.set_schema_to_public()
-    report["fast_clone_s"] = round(statistics.median(times), 3)
-    return report
+    return {
+        "django_tenants_clone_s": round(statistics.median(times), 3),
+        "renamed_by_django_tenants_clone": renamed,
+    }
 
 
 def measure_one_schema_migrate() -> float:
@@ -241,8 +232,8 @@ def main() -> None:
     extra_cleanup()
     log(f"agency creation x{args.samples}")
     out.update(measure_creation(args.samples))
-    log("catalogue-driven clone (candidate), rolled back")
-    out.update(measure_fast_clone(args.samples))
+    log("django-tenants' clone, for comparison (rolled back)")
+    out.update(measure_django_tenants_clone(args.samples))
     log("one schema migrated from empty")
     out["one_schema_migrate_s"] = round(measure_one_schema_migrate(), 3)
     log(f"migrate_agencies over {out['agencies']} agencies, nothing pending")
