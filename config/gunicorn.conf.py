@@ -68,8 +68,12 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 control_socket_disable = True
 
 
-def on_starting(server: Any) -> None:
-    """Empty the Prometheus multiprocess directory: samples of a previous run are stale."""
+def _reset_prometheus_dir() -> None:
+    """Empty the Prometheus multiprocess directory: samples of a previous run are stale.
+
+    Done while gunicorn reads this file, before the application is preloaded: the preloaded
+    app opens its metric files in that directory, so it must exist (and be clean) by then.
+    """
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         return
@@ -77,6 +81,9 @@ def on_starting(server: Any) -> None:
     if path.is_dir():
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+
+
+_reset_prometheus_dir()
 
 
 def when_ready(server: Any) -> None:
