@@ -15,6 +15,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
@@ -44,21 +45,22 @@ DRF_CODES: dict[type[Exception], str] = {
     InvalidToken: "token_invalid",
 }
 
+# Lazy: translated when a problem is rendered, in the language the request asked for.
 TITLES: dict[int, Any] = {
-    400: _("Bad request"),
-    401: _("Unauthorized"),
-    403: _("Forbidden"),
-    404: _("Not found"),
-    405: _("Method not allowed"),
-    406: _("Not acceptable"),
-    409: _("Conflict"),
-    412: _("Precondition failed"),
-    413: _("Content too large"),
-    415: _("Unsupported media type"),
-    422: _("Unprocessable content"),
-    429: _("Too many requests"),
-    500: _("Internal server error"),
-    503: _("Service unavailable"),
+    400: _lazy("Bad request"),
+    401: _lazy("Unauthorized"),
+    403: _lazy("Forbidden"),
+    404: _lazy("Not found"),
+    405: _lazy("Method not allowed"),
+    406: _lazy("Not acceptable"),
+    409: _lazy("Conflict"),
+    412: _lazy("Precondition failed"),
+    413: _lazy("Content too large"),
+    415: _lazy("Unsupported media type"),
+    422: _lazy("Unprocessable content"),
+    429: _lazy("Too many requests"),
+    500: _lazy("Internal server error"),
+    503: _lazy("Service unavailable"),
 }
 
 
@@ -170,7 +172,7 @@ def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
             answer[name] = value  # e.g. Retry-After of a lockout
         return answer
     if isinstance(exc, DjangoValidationError):
-        errors = (
+        django_errors = (
             {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
             if hasattr(exc, "error_dict")
             else {"non_field_errors": [str(m) for m in exc.messages]}
@@ -179,7 +181,7 @@ def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
             status=400,
             code="validation_failed",
             detail=_("The submitted data is not valid."),
-            errors=errors,
+            errors=django_errors,
         )
         return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, RequestDataTooBig):
@@ -205,7 +207,7 @@ def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
 
     assert isinstance(exc, drf_exceptions.APIException)
     code = _code_for(exc)
-    errors = None
+    errors: dict[str, list[str]] | None = None
     if isinstance(exc, drf_exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
         detail: Any = _("The submitted data is not valid.")

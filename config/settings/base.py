@@ -96,6 +96,9 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # One `SET search_path` per schema switch instead of one per query; django-tenants re-issues it
 # after every tenant change and every rollback.
 TENANT_LIMIT_SET_CALLS = True
+# Host -> agency lookups are cached per process this long at most (apps/agencies/hostcache.py);
+# changes invalidate every process at once through the hot-key store.
+TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=30)
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -205,7 +208,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     # The signing key is its own secret, never SECRET_KEY.
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"),
+    "SIGNING_KEY": env.str(
+        "JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"
+    ),
     "ISSUER": env.str("JWT_ISSUER", default="guichet"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="guichet-api"),
     "LEEWAY": 0,
@@ -226,6 +231,9 @@ OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
+# request.user of a person's token is built from the token and reads the accounts_user row
+# only when a request needs more than the id (apps/accounts/authentication.py: TokenUser).
+AUTH_STATELESS_USERS = env.bool("AUTH_STATELESS_USERS", default=True)
 
 # --- API --------------------------------------------------------------------------------------
 
@@ -281,6 +289,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStatusEnum": "apps.applications.workflow.Status",
+        "WebhookEventEnum": "apps.webhooks.models.Event",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -407,6 +416,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
+        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None

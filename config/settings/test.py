@@ -22,6 +22,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):  # noqa: F405
         "data_folder_in": str(VAR_DIR / "test-celery" / "queue"),  # noqa: F405
         "data_folder_out": str(VAR_DIR / "test-celery" / "queue"),  # noqa: F405
         "processed_folder": str(VAR_DIR / "test-celery" / "processed"),  # noqa: F405
+        "control_folder": str(VAR_DIR / "test-celery" / "control"),  # noqa: F405
         "store_processed": False,
     }
 HOTKEYS = {
