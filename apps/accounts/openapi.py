@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class AgencyBoundJWTScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class AgencyBoundJWTScheme(OpenApiAuthenticationExtension):
     """Bearer JWT; staff, partner and platform tokens are valid on their own agency's host only."""
 
     target_class = "apps.accounts.authentication.AgencyBoundJWTAuthentication"

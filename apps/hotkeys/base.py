@@ -43,7 +43,7 @@ INT64_MAX = 2**63 - 1
 NO_EXPIRY = 0
 
 
-class StoreUnavailable(Exception):  # noqa: N818 - the name is the documented public API
+class StoreUnavailable(Exception):
     """The backend cannot be reached or cannot accept the write (full, closed, timed out).
 
     Callers decide the policy: security checks fail closed (answer 503), rate limits may fail
@@ -51,7 +51,7 @@ class StoreUnavailable(Exception):  # noqa: N818 - the name is the documented pu
     """
 
 
-class NotACounter(ValueError):  # noqa: N818 - reads better at call sites than NotACounterError
+class NotACounter(ValueError):
     """``add`` found a live value whose payload is not an 8-byte int64."""
 
 
