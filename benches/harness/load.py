@@ -300,7 +300,8 @@ class LoadGenerator:
             if before is not None:
                 after = self.meter.sample()
                 result.server_cpu_ms = round((after[0] - before[0]) * 1000 / result.requests, 3)
-                result.database_cpu_ms = round((after[1] - before[1]) * 1000 / result.requests, 3)
+                database = self.meter.database_delta(before[1], after[1])
+                result.database_cpu_ms = round(database * 1000 / result.requests, 3)
             usage = resource.getrusage(
                 resource.RUSAGE_CHILDREN if self.wrk else resource.RUSAGE_SELF
             )

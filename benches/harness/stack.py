@@ -409,8 +409,8 @@ class CpuMeter:
     master_pid: int
     database: str
 
-    def sample(self) -> tuple[float, float]:
-        """(server CPU seconds, database CPU seconds) used so far."""
+    def sample(self) -> tuple[float, dict[int, float]]:
+        """(server CPU seconds so far, {database backend pid: CPU seconds so far})."""
         import psutil
 
         server = 0.0
@@ -424,12 +424,18 @@ class CpuMeter:
                     server += t.user + t.system
         except psutil.Error:
             pass
-        database = 0.0
+        backends: dict[int, float] = {}
         marker = f" {self.database} "
-        for process in psutil.process_iter(["name", "cmdline"]):
+        for process in psutil.process_iter(["cmdline"]):
             with contextlib.suppress(psutil.Error):
                 cmdline = " ".join(process.info["cmdline"] or []) + " "
                 if cmdline.startswith("postgres: ") and marker in cmdline:
                     t = process.cpu_times()
-                    database += t.user + t.system
-        return server, database
+                    backends[process.pid] = t.user + t.system
+        return server, backends
+
+    @staticmethod
+    def database_delta(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU the backends used between two samples (a backend that exited in between is
+        missed for its last part: an underestimate, never negative)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
