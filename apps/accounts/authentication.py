@@ -4,17 +4,32 @@ simplejwt validates signature, expiry, issuer, audience and token type; it knows
 django-tenants. This class also refuses a token whose ``agency`` claim is not the schema the
 request's host resolved to (401 ``token_wrong_agency``), a token without a known ``kind``, and
 a revoked token (401 ``token_revoked``: logout or password change, see ``denylist``).
+
+With ``AUTH_STATELESS_USERS`` (the default) the person behind a token is a ``TokenUser``: the id
+comes from the token and the ``accounts_user`` row is read only if the request needs more than
+the id, which saves a query on most requests. Staleness: a person deactivated or deleted after
+the token was issued is refused as soon as a request reads the row, and on every request once
+their tokens are revoked (``denylist.user_tokens_revoke_before``); otherwise a request that
+needs only the id is served until the access token expires (``JWT_ACCESS_LIFETIME_SECONDS``,
+10 minutes by default; refreshing is refused at once).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.denylist import token_is_revoked
@@ -35,6 +50,76 @@ class PartnerPrincipal:
     is_anonymous: bool = False
     is_active: bool = True
     is_superuser: bool = False
+
+
+def _user_of_token(user_id: UUID) -> Any:
+    """The row behind a ``TokenUser``; 401, as simplejwt would answer, when it is gone or
+    deactivated."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise AuthenticationFailed(_("The person of this token does not exist."), "user_not_found")
+    if not user.is_active:
+        raise AuthenticationFailed(_("The person of this token is deactivated."), "user_inactive")
+    return user
+
+
+# Attributes the ORM looks for on every filter value (expressions have them, models do not).
+_ORM_PROBES = frozenset(
+    {"resolve_expression", "get_source_expressions", "as_sql", "_setup_query", "filterable"}
+)
+
+
+class TokenUser(SimpleLazyObject):
+    """The person a validated token names, read from the database only when needed.
+
+    ``pk`` / ``id``, ``is_authenticated``, ``isinstance(…, User)``, equality and hashing come
+    from the token; any other attribute (``email``, ``is_superuser``, ``save()``, assigning it
+    to a foreign key) loads the row once.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user_id: UUID) -> None:
+        self.__dict__["_token_user_id"] = user_id
+        super().__init__(functools.partial(_user_of_token, user_id))
+
+    @property
+    def pk(self) -> UUID:
+        return cast(UUID, self.__dict__["_token_user_id"])
+
+    @property
+    def id(self) -> UUID:
+        return cast(UUID, self.__dict__["_token_user_id"])
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        # isinstance() and the ORM (filters, foreign keys) see a User without loading it.
+        return get_user_model()
+
+    @property
+    def _meta(self) -> Any:
+        return get_user_model()._meta
+
+    def _is_pk_set(self) -> bool:  # asked by the ORM before using an instance in a filter
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _ORM_PROBES:  # a model instance has none of them: no need to load it
+            raise AttributeError(name)
+        return super().__getattr__(name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TokenUser | get_user_model()):
+            return bool(self.pk == other.pk)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.pk)
 
 
 def token_kind(token: Any) -> TokenKind | None:
@@ -80,3 +165,13 @@ class AgencyBoundJWTAuthentication(JWTAuthentication):
         user = self.get_user(token)
         bind_actor(actor_type="user", actor_id=str(user.pk), actor_role=token.get("role", kind))
         return user, token
+
+    def get_user(self, validated_token: Token) -> Any:
+        """A ``TokenUser`` (``AUTH_STATELESS_USERS``), or the row as simplejwt reads it."""
+        if not getattr(settings, "AUTH_STATELESS_USERS", True):
+            return super().get_user(validated_token)
+        try:
+            user_id = UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
+        except (KeyError, ValueError) as exc:
+            raise InvalidToken(str(_("The token does not name a person."))) from exc
+        return TokenUser(user_id)
