@@ -121,20 +121,21 @@ def test_nothing_in_a_new_agency_points_at_the_template(new_agency):
     )
 
     assert {row[0] for row in foreign} == {schema, "public"}
-    assert sequences and all(row[0].startswith(f"{schema}.") for row in sequences)
+    assert sequences
+    assert all(row[0].startswith(f"{schema}.") for row in sequences)
 
 
 def test_identity_sequences_continue_after_the_copied_rows(new_agency):
     with connection.cursor() as cursor:
         cursor.execute(
-            f'INSERT INTO "{new_agency.schema_name}".django_content_type (app_label, model) '
+            f'INSERT INTO "{new_agency.schema_name}".django_content_type (app_label, model) '  # noqa: S608
             "VALUES ('perf', 'probe') RETURNING id"
         )
         new_id = cursor.fetchone()[0]
-        cursor.execute(f"SELECT max(id) FROM {TEMPLATE}.django_content_type")
+        cursor.execute("SELECT max(id) FROM agency_template.django_content_type")
         template_max = cursor.fetchone()[0]
         cursor.execute(
-            f"SELECT count(*) FROM {TEMPLATE}.django_content_type WHERE model = 'probe'"
+            "SELECT count(*) FROM agency_template.django_content_type WHERE model = 'probe'"
         )
         in_template = cursor.fetchone()[0]
 
