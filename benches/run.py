@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -87,11 +88,12 @@ def main(config: BenchConfig) -> int:
     started = time.monotonic()
     var = stack.var_dir()
     database_url = stack.bench_database_url()
+    database_name = urlsplit(database_url).path.lstrip("/")
     if config.reset_db:
         log("dropping the bench database (--reset-db)")
         stack.drop_database(database_url)
     if stack.ensure_database(database_url):
-        log(f"created the bench database {database_url.rsplit('/', 1)[-1].split('?')[0]}")
+        log(f"created the bench database {database_name}")
     broker = stack.start_broker(var)
     log(f"broker: {broker.kind}")
     env = stack.child_environment(database_url=database_url, broker=broker, var=var)
@@ -129,7 +131,7 @@ def main(config: BenchConfig) -> int:
             from benches.harness.web import run_http
 
             web, port = stack.start_gunicorn(env, var, workers=config.gunicorn_workers)
-            meter = stack.CpuMeter(web.process.pid, database_url.rsplit("/", 1)[-1].split("?")[0])
+            meter = stack.CpuMeter(web.process.pid, database_name)
             load = LoadGenerator(config.loadgen, config.threads, log, meter)
             results["load_generator"] = load.version
             results["server"] = server_settings(env, config.gunicorn_workers)
