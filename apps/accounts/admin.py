@@ -1,10 +1,19 @@
 """Admin console registrations for identities (platform administrators, public host)."""
 
+import time
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
+from apps.accounts.services import user_tokens_revoke_all
 from apps.audit.admin import AuditedAdminMixin
+
+
+def _next_second() -> float:
+    """Revocation mark one second ahead: a token issued in this very second dies too."""
+    return time.time() + 1
 
 
 @admin.register(User)
@@ -21,6 +30,12 @@ class UserAdmin(AuditedAdminMixin, admin.ModelAdmin):
         """Accounts are deactivated, never deleted: agency schemas keep references to them."""
         return False
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Deactivating an account ends its sessions at once (tokens are otherwise stateless)."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_tokens_revoke_all(user=obj, at=_next_second())
+
 
 @admin.register(Membership)
 class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
@@ -31,6 +46,12 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_select_related = ("user", "agency")
     raw_id_fields = ("user",)
     readonly_fields = ("created_at",)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        """A changed or ended role takes effect at the next request, not at token expiry."""
+        super().save_model(request, obj, form, change)
+        if change and {"role", "is_active", "agency"} & set(form.changed_data):
+            user_tokens_revoke_all(user=obj.user, at=_next_second())
 
 
 class PartnerGrantInline(admin.TabularInline):

@@ -281,6 +281,21 @@ def token_revoke(
     audit_record(action="auth.logout", target_type="user", target_id=user.pk, platform=True)
 
 
+def user_tokens_revoke_all(*, user: User, at: float | None = None) -> None:
+    """End every session of ``user``: refresh tokens blacklisted, access tokens refused.
+
+    Used when the password changes, and when the console deactivates an account or changes a
+    membership, so the change takes effect at the next request rather than at token expiry.
+    Tokens issued before ``at`` (default now; the marker has a one-second resolution) are
+    refused. Raises ``StoreUnavailable`` (503) if the hot-key store is down.
+    """
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+    denylist.user_tokens_revoke_before(user_id=str(user.pk), at=at)
+
+
 @transaction.atomic
 def user_change_password(
     *,
@@ -313,11 +328,7 @@ def user_change_password(
         )
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
-    denylist.user_tokens_revoke_before(user_id=str(user.pk))
+    user_tokens_revoke_all(user=user)
     if access_jti and access_exp:
         denylist.access_token_deny(jti=access_jti, exp=access_exp)
     audit_record(

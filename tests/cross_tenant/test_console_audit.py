@@ -32,3 +32,48 @@ def test_platform_console_edit_of_a_membership_is_audited(
     event = AuditEvent.objects.filter(action="accounts.membership.admin_changed").get()
     assert event.changes["role"] == {"old": "agent", "new": "supervisor"}
     assert event.actor_id == str(platform_admin.pk)
+
+
+def _console(client, platform_admin):
+    client.defaults["HTTP_HOST"] = PUBLIC_HOST
+    credentials = {"username": platform_admin.email, "password": PASSWORD}
+    client.post("/admin/login/?next=/admin/", credentials)
+    return client
+
+
+def test_ending_a_membership_in_the_console_ends_the_staff_session_at_once(
+    client, api, platform_admin, agency_a, staff_of, tokens
+):
+    from apps.accounts.tokens import TokenKind
+    from tests.conftest import HOST_A
+
+    agent = staff_of(agency_a)
+    membership = agent.memberships.get()
+    access = tokens(agent, TokenKind.STAFF, agency=agency_a, role="agent").access
+    assert api(HOST_A, access).get("/api/v1/staff/me/").status_code == 200
+
+    _console(client, platform_admin).post(
+        f"/admin/accounts/membership/{membership.pk}/change/",
+        {"user": agent.pk, "agency": agency_a.pk, "role": "agent"},  # is_active unticked
+    )
+
+    assert api(HOST_A, access).get("/api/v1/staff/me/").status_code == 401
+
+
+def test_deactivating_an_account_in_the_console_ends_its_sessions(
+    client, api, platform_admin, citizen, tokens
+):
+    issued = tokens(citizen)
+    assert api(PUBLIC_HOST, issued.access).get("/api/v1/me/").status_code == 200
+
+    response = _console(client, platform_admin).post(
+        f"/admin/accounts/user/{citizen.pk}/change/",
+        {"email": citizen.email, "phone": citizen.phone, "preferred_language": "fr"},
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    citizen.refresh_from_db()
+    assert not citizen.is_active
+    assert api(PUBLIC_HOST, issued.access).get("/api/v1/me/").status_code == 401
+    refresh = api(PUBLIC_HOST).post("/api/v1/auth/token/refresh/", {"refresh": issued.refresh})
+    assert refresh.status_code == 401
