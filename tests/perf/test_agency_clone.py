@@ -168,3 +168,20 @@ def test_a_template_holding_something_unknown_is_refused_and_nothing_is_left(db)
 def test_schema_names_must_be_plain(db):
     with connection.cursor() as cursor, pytest.raises(ValueError, match="plain"):
         schema_clone(cursor, source=TEMPLATE, target='x"; DROP SCHEMA public; --')
+
+
+def test_create_schema_leaves_an_existing_schema_alone(agency_a):
+    assert agency_a.create_schema(check_if_exists=True) is False
+
+
+def test_without_a_template_django_tenants_migrates_the_schema(settings):
+    from apps.agencies.models import Agency
+
+    settings.TENANT_BASE_SCHEMA = "no_such_template"
+    agency = Agency(
+        slug="perf-no-template", schema_name="perf_no_template", name_fr="x", name_en="x"
+    )
+
+    agency.create_schema(check_if_exists=True, verbosity=0)
+
+    assert expected_migrations() <= applied_migrations("perf_no_template")

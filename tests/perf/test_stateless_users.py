@@ -123,3 +123,14 @@ def test_a_token_user_loads_the_row_for_anything_else(citizen):
     assert email == citizen.email
     assert language == citizen.preferred_language
     assert len(queries.captured_queries) == 1
+
+
+def test_a_token_naming_nobody_is_refused(api):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken()
+    token["kind"] = "citizen"
+
+    response = api(PUBLIC_HOST, str(token)).get(MY_APPLICATIONS)
+
+    assert response.status_code == 401
