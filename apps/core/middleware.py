@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import structlog
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
@@ -53,7 +52,8 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
         response["X-Request-ID"] = request_id
-        agency = getattr(connection, "schema_name", "public")
+        # The tenancy middleware has already reset the connection: read the request's agency.
+        agency = getattr(getattr(request, "tenant", None), "schema_name", "public")
         logger.info(
             "request_finished",
             method=request.method,

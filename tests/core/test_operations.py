@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.conftest import HOST_A, PUBLIC_HOST
@@ -43,3 +45,13 @@ def test_metrics_count_requests(api):
 
     assert response.status_code == 200
     assert b"guichet_http_requests_total" in response.content
+
+
+def test_request_log_names_the_agency_of_the_host(api, caplog):
+    caplog.set_level(logging.INFO, logger="guichet.request")
+
+    api(HOST_A).get("/healthz")
+
+    finished = [r for r in caplog.records if "request_finished" in r.getMessage()]
+    assert finished
+    assert "agence_a" in finished[-1].getMessage()
