@@ -152,3 +152,17 @@ class RoleAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._role_allows(request, self.delete_roles)
+
+
+class ReadOnlyRoleAdminMixin(RoleAdminMixin):
+    """A console page that nobody can add to, change or delete from: records kept as evidence
+    (audit events, issued certificates, outbox messages). Viewing follows ``view_roles``."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

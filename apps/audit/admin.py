@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
-from apps.accounts.admin_site import RoleAdminMixin, console_role
+from apps.accounts.admin_site import ReadOnlyRoleAdminMixin, console_role
 from apps.accounts.models import Role
 from apps.audit.models import AuditCheckpoint, AuditEvent
 from apps.audit.services import audit_changes_for, audit_record
@@ -69,7 +69,7 @@ class TargetFilter(TextInputFilter):
     field = "target_id"
 
 
-class ReadOnlyAuditAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ReadOnlyAuditAdmin(ReadOnlyRoleAdminMixin, admin.ModelAdmin):
     """Visible to the agency's auditors and administrators (platform admins on the public host)."""
 
     view_roles = AUDIT_READER_ROLES
@@ -80,15 +80,6 @@ class ReadOnlyAuditAdmin(RoleAdminMixin, admin.ModelAdmin):
             user = request.user
             return bool(user.is_authenticated and user.is_active and user.is_superuser)
         return super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AuditEvent)

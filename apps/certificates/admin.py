@@ -6,7 +6,7 @@ Revocation asks for a reason on a confirmation page and goes through ``certifica
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.accounts.admin_site import RoleAdminMixin
+from apps.accounts.admin_site import ReadOnlyRoleAdminMixin
 from apps.accounts.models import Role, User
 from apps.certificates.errors import CertificateAlreadyRevoked
 from apps.certificates.models import Certificate, CertificateStatus
@@ -37,7 +37,7 @@ class RevocationForm(forms.Form):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(RoleAdminMixin, admin.ModelAdmin):
+class CertificateAdmin(ReadOnlyRoleAdminMixin, admin.ModelAdmin):
     """Issued certificates, newest first."""
 
     view_roles = READERS
@@ -65,15 +65,6 @@ class CertificateAdmin(RoleAdminMixin, admin.ModelAdmin):
         "file_path",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self._role_allows(request, REVOKERS)

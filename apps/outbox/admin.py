@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_tenants.utils import get_public_schema_name
 
-from apps.accounts.admin_site import RoleAdminMixin, console_role
+from apps.accounts.admin_site import ReadOnlyRoleAdminMixin, console_role
 from apps.accounts.models import Role
 from apps.core.context import bind_actor
 from apps.core.tenancy import current_schema
@@ -33,7 +33,7 @@ def bind_console_actor(request: HttpRequest) -> None:
     bind_actor(actor_type="user", actor_id=str(request.user.pk), actor_role=role)
 
 
-class OperatorAdminMixin(RoleAdminMixin):
+class OperatorAdminMixin(ReadOnlyRoleAdminMixin):
     """Agency administrators on agency hosts, platform administrators on the public host."""
 
     view_roles = OPERATOR_ROLES
@@ -48,15 +48,6 @@ class OperatorAdminMixin(RoleAdminMixin):
         if current_schema() == get_public_schema_name():
             return self.on_public_host and self._is_platform_admin(request)
         return super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(OutboxMessage)
