@@ -138,7 +138,7 @@ class TransitionForm(forms.Form):
                 pk__in=Membership.objects.filter(
                     agency__schema_name=current_schema(),
                     is_active=True,
-                    role__in=list(STAFF_WORKERS),
+                    role__in=sorted(STAFF_WORKERS),
                 ).values("user_id"),
                 is_active=True,
             ).order_by("last_name", "first_name")

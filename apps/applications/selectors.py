@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.agencies.models import Domain
@@ -17,7 +17,7 @@ from apps.directory.selectors import application_entry_list_for_citizen
 
 def overdue_q(now: datetime | None = None) -> Q:
     """Open applications whose deadline has passed."""
-    return Q(status__in=list(OPEN), due_at__lt=now or timezone.now())
+    return Q(status__in=sorted(OPEN), due_at__lt=now or timezone.now())
 
 
 # --- Citizens --------------------------------------------------------------------------------
@@ -51,15 +51,12 @@ def application_get_for_citizen(*, application_id: UUID, citizen_id: UUID) -> Ap
 def application_entry_list_for_person(*, citizen_id: UUID) -> QuerySet[ApplicationEntry]:
     """The citizen's applications in every agency (public schema), with each agency's host.
 
-    A constant number of queries whatever the page size and the number of agencies: the index
-    rows with their agency, then the agencies' primary domains.
+    One query whatever the page size and the number of agencies: the index rows with their
+    agency joined and its primary domain as ``agency_host`` (a correlated subquery).
     """
-    return application_entry_list_for_citizen(citizen_id=citizen_id).prefetch_related(
-        Prefetch(
-            "agency__domains",
-            queryset=Domain.objects.filter(is_primary=True),
-            to_attr="primary_domains",
-        )
+    primary_host = Domain.objects.filter(tenant_id=OuterRef("agency_id"), is_primary=True)
+    return application_entry_list_for_citizen(citizen_id=citizen_id).annotate(
+        agency_host=Subquery(primary_host.order_by("id").values("domain")[:1])
     )
 
 
@@ -72,7 +69,7 @@ def application_list_for_staff() -> QuerySet[Application]:
     Service, citizen and assignee come in the same query (one query per page).
     """
     return (
-        Application.objects.filter(status__in=list(STAFF_VISIBLE))
+        Application.objects.filter(status__in=sorted(STAFF_VISIBLE))
         .select_related("service", "citizen", "assignee")
         .order_by("due_at", "submitted_at", "id")
     )
@@ -121,4 +118,4 @@ def application_get_visible(*, application_id: UUID, citizen_id: UUID | None) ->
     queryset = Application.objects.select_related("service").filter(pk=application_id)
     if citizen_id is not None:
         return queryset.filter(citizen_id=citizen_id).first()
-    return queryset.filter(status__in=list(STAFF_VISIBLE)).first()
+    return queryset.filter(status__in=sorted(STAFF_VISIBLE)).first()

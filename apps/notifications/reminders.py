@@ -37,7 +37,7 @@ def deadline_reminders_enqueue(*, now: datetime | None = None, limit: int = BATC
     moment = now or timezone.now()
     horizon = add_working_days(moment, int(settings.NOTIFICATIONS_DEADLINE_WARNING_DAYS))
     applications = list(
-        Application.objects.filter(status__in=list(OPEN), due_at__gt=moment, due_at__lte=horizon)
+        Application.objects.filter(status__in=sorted(OPEN), due_at__gt=moment, due_at__lte=horizon)
         .order_by("due_at")
         .values("pk", "assignee_id", "due_at")[:limit]
     )

@@ -17,13 +17,15 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import Role
 from apps.accounts.tokens import TokenKind
-from tests.conftest import HOST_A, PUBLIC_HOST
+from tests.applications.conftest import draft, service_create
+from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.perf.conftest import service_make
 
 pytestmark = pytest.mark.django_db
 
 STAFF_LIST = "/api/v1/staff/applications/?status=submitted&page_size=50"
 SERVICES = "/api/v1/services/"
+ME = "/api/v1/me/applications/?page_size=50"
 ROUND_TRIPS = 3
 
 
@@ -55,6 +57,27 @@ def test_the_staff_list_costs_three_round_trips_and_one_search_path(
     assert len(statements) <= ROUND_TRIPS, statements
     assert _search_path_sets(statements) == 1, statements
     assert statements[0].startswith('SET search_path = "agence_a"'), statements
+    count = next(sql for sql in statements if "COUNT(*)" in sql)
+    assert "JOIN" not in count, count  # the rows' joins are not needed to count them
+
+
+@pytest.mark.parametrize("entries", [1, 30])
+def test_my_applications_cost_three_round_trips_and_one_search_path(
+    api, tokens, citizen, agency_a, agency_b, entries
+):
+    service_create(agency_a.schema_name)
+    service_create(agency_b.schema_name)
+    for index in range(entries):
+        draft(agency_a.schema_name if index % 2 else agency_b.schema_name, citizen, attach=False)
+
+    response, statements = _statements(api(PUBLIC_HOST, tokens(citizen).access), ME)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == entries
+    assert {row["agency"]["host"] for row in body["results"]} <= {HOST_A, HOST_B}
+    assert len(statements) <= ROUND_TRIPS, statements
+    assert _search_path_sets(statements) == 1, statements
 
 
 @pytest.mark.parametrize("services", [1, 12])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
+from django.utils import timezone
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,9 +15,9 @@ from apps.applications.answers import answer_rows
 from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
 from apps.applications.services.notes import MAX_NOTE_CHARS
 from apps.applications.services.transitions import MAX_REASON_CHARS
-from apps.applications.workflow import Actor, Status, actions_available
+from apps.applications.workflow import OPEN, Actor, Status, actions_available
+from apps.core.rendering import datetime_text, person_name
 from apps.core.serializers import StrictInputSerializer
-from apps.directory.models import ApplicationEntry
 
 # --- Inputs ----------------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ class PersonOutputSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user: User) -> str:
-        return user.get_full_name() or str(user.email or user.phone or "")
+        return person_name(user.first_name, user.last_name, user.email, user.phone)
 
 
 class AttachmentOutputSerializer(serializers.ModelSerializer):
@@ -224,6 +226,74 @@ class StaffApplicationListOutputSerializer(serializers.ModelSerializer):
         )
 
 
+# The work queue is rendered from values() rows (apps.core.rendering): the same JSON as
+# StaffApplicationListOutputSerializer, which stays the documented contract; a test compares them.
+STAFF_QUEUE_COLUMNS = (
+    "id",
+    "reference",
+    "status",
+    "submitted_at",
+    "due_at",
+    "decided_at",
+    "updated_at",
+    "service__code",
+    "service__name_fr",
+    "service__name_en",
+    "citizen_id",
+    "citizen__first_name",
+    "citizen__last_name",
+    "citizen__email",
+    "citizen__phone",
+    "assignee_id",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__email",
+    "assignee__phone",
+)
+
+
+def _person(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    person_id = row[f"{prefix}_id"]
+    if person_id is None:
+        return None
+    name = person_name(
+        row[f"{prefix}__first_name"],
+        row[f"{prefix}__last_name"],
+        row[f"{prefix}__email"],
+        row[f"{prefix}__phone"],
+    )
+    return {"id": person_id, "name": name}
+
+
+def staff_queue_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``STAFF_QUEUE_COLUMNS`` as ``StaffApplicationListOutputSerializer`` renders them."""
+    zone = timezone.get_current_timezone()
+    now = timezone.now()
+    english = (get_language() or "fr").startswith("en")
+    items = []
+    for row in rows:
+        due_at = row["due_at"]
+        items.append(
+            {
+                "id": row["id"],
+                "reference": row["reference"],
+                "service": {
+                    "code": row["service__code"],
+                    "name": row["service__name_en"] if english else row["service__name_fr"],
+                },
+                "status": row["status"],
+                "citizen": _person(row, "citizen"),
+                "assignee": _person(row, "assignee"),
+                "submitted_at": datetime_text(row["submitted_at"], zone),
+                "due_at": datetime_text(due_at, zone),
+                "is_overdue": bool(due_at and row["status"] in OPEN and due_at < now),
+                "decided_at": datetime_text(row["decided_at"], zone),
+                "updated_at": datetime_text(row["updated_at"], zone),
+            }
+        )
+    return items
+
+
 class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
     answers = serializers.SerializerMethodField()
     attachments = AttachmentOutputSerializer(many=True)
@@ -270,34 +340,63 @@ class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
 class AgencyBriefOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
-    host = serializers.SerializerMethodField()
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_host(self, agency: Any) -> str | None:
-        domains = getattr(agency, "primary_domains", None) or []
-        return str(domains[0].domain) if domains else None
+    host = serializers.CharField(
+        allow_null=True, help_text="The agency's host: open the application there."
+    )
 
 
-class MyApplicationOutputSerializer(serializers.ModelSerializer):
+# The documented contract of my_application_items, which renders the list from values() rows.
+class MyApplicationOutputSerializer(serializers.Serializer):
     """One application of the citizen in any agency (from the public index)."""
 
+    id = serializers.UUIDField()
     agency = AgencyBriefOutputSerializer()
-    service = serializers.SerializerMethodField()
+    reference = serializers.CharField(help_text="Empty until the application is submitted.")
+    service = ApplicationServiceOutputSerializer()
     status = serializers.ChoiceField(choices=Status.choices)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
 
-    class Meta:
-        model = ApplicationEntry
-        fields = (
-            "id",
-            "agency",
-            "reference",
-            "service",
-            "status",
-            "submitted_at",
-            "due_at",
-            "updated_at",
-        )
 
-    @extend_schema_field(ApplicationServiceOutputSerializer)
-    def get_service(self, entry: ApplicationEntry) -> dict[str, str]:
-        return {"code": entry.service_code, "name": entry.service_name}
+MY_APPLICATION_COLUMNS = (
+    "id",
+    "reference",
+    "service_code",
+    "service_name_fr",
+    "service_name_en",
+    "status",
+    "submitted_at",
+    "due_at",
+    "updated_at",
+    "agency__slug",
+    "agency__name_fr",
+    "agency__name_en",
+    "agency_host",
+)
+
+
+def my_application_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``MY_APPLICATION_COLUMNS`` as ``MyApplicationOutputSerializer`` documents them."""
+    zone = timezone.get_current_timezone()
+    english = (get_language() or "fr").startswith("en")
+    return [
+        {
+            "id": row["id"],
+            "agency": {
+                "slug": row["agency__slug"],
+                "name": row["agency__name_en"] if english else row["agency__name_fr"],
+                "host": row["agency_host"],
+            },
+            "reference": row["reference"],
+            "service": {
+                "code": row["service_code"],
+                "name": row["service_name_en"] if english else row["service_name_fr"],
+            },
+            "status": row["status"],
+            "submitted_at": datetime_text(row["submitted_at"], zone),
+            "due_at": datetime_text(row["due_at"], zone),
+            "updated_at": datetime_text(row["updated_at"], zone),
+        }
+        for row in rows
+    ]

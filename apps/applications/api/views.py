@@ -30,6 +30,8 @@ from apps.accounts.permissions import IsAgencyStaff, IsCitizen
 from apps.applications import attachments as files
 from apps.applications import selectors, services
 from apps.applications.api.serializers import (
+    MY_APPLICATION_COLUMNS,
+    STAFF_QUEUE_COLUMNS,
     ApplicationAnswerInfoInputSerializer,
     ApplicationCreateInputSerializer,
     ApplicationFormInputSerializer,
@@ -48,6 +50,8 @@ from apps.applications.api.serializers import (
     StaffNoteInputSerializer,
     StaffRejectInputSerializer,
     StaffRequestInfoInputSerializer,
+    my_application_items,
+    staff_queue_items,
 )
 from apps.applications.errors import ApplicationNotFound, AttachmentNotFound
 from apps.applications.filters import StaffApplicationFilter
@@ -440,9 +444,9 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
     )
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        body = StaffApplicationListOutputSerializer(page, many=True).data
-        return self.get_paginated_response(body)
+        paginator = cast(StaffPagination, self.paginator)
+        rows = paginator.paginate_rows(queryset, STAFF_QUEUE_COLUMNS, request, view=self)
+        return self.get_paginated_response(staff_queue_items(rows))
 
     @extend_schema(
         operation_id="staff_applications_retrieve",
@@ -627,5 +631,5 @@ class MyApplicationViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = PageNumberPagination()
         queryset = selectors.application_entry_list_for_person(citizen_id=_user(request).pk)
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(MyApplicationOutputSerializer(page, many=True).data)
+        rows = paginator.paginate_rows(queryset, MY_APPLICATION_COLUMNS, request, view=self)
+        return paginator.get_paginated_response(my_application_items(rows))

@@ -30,7 +30,7 @@ def applications_flag_overdue(*, now: datetime | None = None, limit: int = BATCH
     moment = now or timezone.now()
     due = list(
         Application.objects.select_for_update(skip_locked=True)
-        .filter(status__in=list(OPEN), due_at__lt=moment, overdue_flagged_at__isnull=True)
+        .filter(status__in=sorted(OPEN), due_at__lt=moment, overdue_flagged_at__isnull=True)
         .order_by("due_at")[:limit]
     )
     for application in due:

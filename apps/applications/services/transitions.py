@@ -69,7 +69,7 @@ def _assignable(user_id: UUID | None) -> User:
             agency__schema_name=current_schema(),
             is_active=True,
             user__is_active=True,
-            role__in=list(STAFF_WORKERS),
+            role__in=sorted(STAFF_WORKERS),
         )
         .first()
         if user_id is not None
