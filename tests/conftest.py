@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, connections
 from django.test import override_settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Role, User
@@ -88,7 +89,9 @@ def agency_b(django_db_setup: None, django_db_blocker: Any) -> Agency:
 @pytest.fixture(autouse=True)
 def _isolate_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every test starts on the public schema with empty caches, an empty hot-key store (rate
-    limits, lockouts, the token denylist live there) and no work context."""
+    limits, lockouts, the token denylist live there), no work context and the default language
+    (a request's LocaleMiddleware leaves its language active in the thread)."""
+    translation.deactivate()
     cache.clear()
     hostcache.clear()  # entries may describe rows that an earlier test's rollback undid
     set_context(None)
@@ -103,6 +106,7 @@ def _isolate_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     connection.set_schema_to_public()
     hostcache.clear()
     set_context(None)
+    translation.deactivate()
 
 
 @pytest.fixture

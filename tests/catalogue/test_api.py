@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from django.utils.translation import override
 from django_tenants.utils import schema_context
+from rest_framework.renderers import JSONRenderer
 
+from apps.catalogue.api.serializers import ServiceSummaryOutputSerializer
+from apps.catalogue.selectors import service_list_published
 from apps.catalogue.services import service_unpublish, service_update
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.helpers import assert_problem
@@ -150,3 +155,18 @@ def test_the_list_costs_a_fixed_number_of_queries(
         response = client.get(LIST, {"page_size": 30})
 
     assert len(response.json()["results"]) == 30
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_list_renders_like_its_documented_serializer(api, agency_a, make_service, language):
+    """The list renders values() rows without the serializer: the JSON must not differ."""
+    make_service(agency_a)
+    make_service(agency_a, code="certificat-nationalite", name_fr="Certificat de nationalité")
+
+    response = api(HOST_A).get(LIST, HTTP_ACCEPT_LANGUAGE=language)
+
+    with schema_context(agency_a.schema_name), override(language):
+        instances = list(service_list_published())
+        data = ServiceSummaryOutputSerializer(instances, many=True).data
+    assert response.json()["results"] == json.loads(JSONRenderer().render(data))
+    assert len(response.json()["results"]) == 2

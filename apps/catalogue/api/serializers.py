@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalogue.models import Service
 from apps.catalogue.validation import DOCUMENT_TYPE_KEYS
+from apps.core.rendering import datetime_text
 
 
 class DocumentTypeOutputSerializer(serializers.Serializer):
@@ -48,6 +51,45 @@ class ServiceSummaryOutputSerializer(serializers.ModelSerializer[Service]):
             "sla_working_days",
             "updated_at",
         )
+
+
+# The list is rendered from values() rows (apps.core.rendering): the same JSON as
+# ServiceSummaryOutputSerializer, which stays the documented contract; a test compares them.
+SERVICE_SUMMARY_COLUMNS = (
+    "id",
+    "code",
+    "name_fr",
+    "name_en",
+    "description_fr",
+    "description_en",
+    "category",
+    "fee_xof",
+    "sla_working_days",
+    "updated_at",
+)
+
+
+def service_summary_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``SERVICE_SUMMARY_COLUMNS`` as ``ServiceSummaryOutputSerializer`` renders them."""
+    zone = timezone.get_current_timezone()
+    english = (get_language() or "fr").startswith("en")
+    return [
+        {
+            "id": row["id"],
+            "code": row["code"],
+            "name": row["name_en"] if english else row["name_fr"],
+            "name_fr": row["name_fr"],
+            "name_en": row["name_en"],
+            "description": row["description_en"] if english else row["description_fr"],
+            "description_fr": row["description_fr"],
+            "description_en": row["description_en"],
+            "category": row["category"],
+            "fee_xof": row["fee_xof"],
+            "sla_working_days": row["sla_working_days"],
+            "updated_at": datetime_text(row["updated_at"], zone),
+        }
+        for row in rows
+    ]
 
 
 class ServiceDetailOutputSerializer(ServiceSummaryOutputSerializer):

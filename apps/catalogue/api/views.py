@@ -11,8 +11,10 @@ from rest_framework.response import Response
 from apps.catalogue import selectors
 from apps.catalogue.api.caching import conditional_response
 from apps.catalogue.api.serializers import (
+    SERVICE_SUMMARY_COLUMNS,
     ServiceDetailOutputSerializer,
     ServiceSummaryOutputSerializer,
+    service_summary_items,
 )
 from apps.core.errors import NotFoundError
 from apps.core.openapi import problem
@@ -55,10 +57,10 @@ class ServiceViewSet(viewsets.ViewSet):
     )
     def list(self, request: Request) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.service_list_published(), request, view=self)
-        body = paginator.get_paginated_response(
-            ServiceSummaryOutputSerializer(page, many=True).data
-        ).data
+        rows = paginator.paginate_rows(
+            selectors.service_list_published(), SERVICE_SUMMARY_COLUMNS, request, view=self
+        )
+        body = paginator.get_paginated_response(service_summary_items(rows)).data
         return conditional_response(request, body)
 
     @extend_schema(
