@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from apps.applications.models import Application
 from apps.applications.selectors import overdue_q
 from apps.applications.workflow import Status
+from apps.core.filters import FilterSet
 
 ASSIGNEE_ME = "me"
 ASSIGNEE_NONE = "none"
@@ -23,7 +24,7 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-class StaffApplicationFilter(django_filters.FilterSet):
+class StaffApplicationFilter(FilterSet):
     """``status`` (repeatable), ``service`` (code), ``assignee`` (uuid, ``me`` or ``none``),
     ``overdue``, ``submitted_from`` / ``submitted_to`` (local dates, inclusive), ``reference``."""
 

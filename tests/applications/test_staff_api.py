@@ -123,6 +123,26 @@ def test_invalid_filters_are_400(staff, params, field, service_a):
     assert field in body["errors"]
 
 
+def test_filter_errors_follow_each_request_language_and_values_never_leak(staff, service_a):
+    """The filter form class is built once per language and shared by requests: the messages
+    are still in each request's language, and one request's values never reach another."""
+    _, client = staff(Role.AGENT)
+
+    french = client.get(QUEUE, {"status": "nonsense"}, HTTP_ACCEPT_LANGUAGE="fr")
+    english = client.get(QUEUE, {"status": "nonsense"}, HTTP_ACCEPT_LANGUAGE="en")
+    french_again = client.get(QUEUE, {"status": "nonsense"}, HTTP_ACCEPT_LANGUAGE="fr")
+    valid = client.get(QUEUE, {"status": "submitted"}, HTTP_ACCEPT_LANGUAGE="fr")
+
+    french_message = assert_problem(french, 400, "validation_failed")["errors"]["status"][0]
+    english_message = assert_problem(english, 400, "validation_failed")["errors"]["status"][0]
+    assert "nonsense" in english_message and "valid choice" in english_message
+    assert "nonsense" in french_message and "valid choice" not in french_message
+    assert assert_problem(french_again, 400, "validation_failed")["errors"]["status"] == [
+        french_message
+    ]
+    assert valid.status_code == 200
+
+
 def test_ordering_and_pagination(in_state, staff, service_a):
     applications = [in_state("submitted") for _ in range(3)]
     with schema_context("agence_a"):

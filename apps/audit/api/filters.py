@@ -5,9 +5,10 @@ from __future__ import annotations
 import django_filters
 
 from apps.audit.models import ActorType, AuditEvent, Outcome
+from apps.core.filters import FilterSet
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(FilterSet):
     """Exact filters on actor, target, action and outcome; a range on the time."""
 
     actor_type = django_filters.ChoiceFilter(choices=ActorType.choices)
