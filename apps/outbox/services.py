@@ -1,7 +1,8 @@
 """Writing, relaying and delivering outbox messages.
 
 * ``outbox_enqueue``: write a message in the caller's transaction; after commit the relay is
-  kicked for it (a broker outage then only delays it: the periodic relay publishes it later).
+  kicked once for every message the transaction wrote (a broker outage then only delays
+  them: the periodic relay publishes them later).
 * ``outbox_relay``: claim due pending messages of the current schema with
   ``SELECT ... FOR UPDATE SKIP LOCKED`` and publish them to Celery. Concurrent relays never
   publish the same row: a row is either locked by another relay (skipped) or already leased.
@@ -17,31 +18,31 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.audit.services import audit_record
 from apps.core.tenancy import current_schema
+from apps.outbox.broker import broker_publisher
 from apps.outbox.handlers import DeliveryError, handler_for
 from apps.outbox.models import Kind, OutboxMessage, Status
 
 logger = structlog.get_logger(__name__)
 
 MAX_ERROR_CHARS = 2000
-# Seconds to wait for the broker's TCP handshake when publishing.
-PUBLISH_CONNECT_TIMEOUT = 2.0
 # A retry that arrives this early (clock skew, timer slack) still counts as due.
 EARLY_TOLERANCE = timedelta(seconds=5)
 
@@ -101,47 +102,75 @@ def outbox_enqueue(
             return None
     else:
         message.save(force_insert=True)
-    transaction.on_commit(partial(_kick, current_schema(), [message.pk]))
+    _kick_after_commit([message.pk])
     return message
 
 
-def _kick(schema: str, message_ids: list[UUID]) -> None:
-    """After commit: publish the new rows now (a failure is logged; the beat relay retries)."""
+# --- After-commit kick ---------------------------------------------------------------------
+
+
+@dataclass
+class _Kick:
+    """The messages one outermost transaction wrote, by schema, relayed together at its commit.
+
+    Every write registers ``run`` with ``on_commit`` (so a write in a savepoint that rolls back
+    takes its registration with it, and the others still run); the first registration to run
+    relays them all and the rest do nothing. An id whose row was rolled back with a savepoint
+    is simply not found by the relay's claim.
+    """
+
+    owner: object  # the outermost atomic block (None: autocommit, ``run`` is called at once)
+    message_ids: dict[str, list[UUID]] = field(default_factory=dict)
+    is_done: bool = False
+
+    def run(self) -> None:
+        if self.is_done:
+            return
+        self.is_done = True
+        _kick(self.message_ids)
+
+
+# The kick being collected on each database connection (connections are per thread).
+_kicks: WeakKeyDictionary[BaseDatabaseWrapper, _Kick] = WeakKeyDictionary()
+
+
+def _kick_after_commit(message_ids: list[UUID]) -> None:
+    """Relay ``message_ids`` (current schema) after the commit, with the transaction's others."""
+    connection = transaction.get_connection()
+    owner = connection.atomic_blocks[0] if connection.in_atomic_block else None
+    kick = _kicks.get(connection)
+    # A kick left by a transaction that rolled back (nothing ran it) is replaced, unless the
+    # same atomic object is reused (a decorated function called again): its ids then join
+    # this kick, and the claim does not find their rows.
+    if kick is None or kick.is_done or owner is None or kick.owner is not owner:
+        kick = _Kick(owner=owner)
+        _kicks[connection] = kick
+    kick.message_ids.setdefault(current_schema(), []).extend(message_ids)
+    transaction.on_commit(kick.run)
+
+
+def _kick(message_ids: dict[str, list[UUID]]) -> None:
+    """After commit: publish these rows now, over one broker connection, in claims of at most
+    ``OUTBOX_RELAY_BATCH`` rows. A failure is logged and stops the kick; the rows it did not
+    publish stay due and the periodic relay publishes them.
+    """
+    batch = int(settings.OUTBOX_RELAY_BATCH)
     try:
-        with schema_context(schema):
-            outbox_relay(message_ids=message_ids)
+        with broker_publisher() as publish:
+            for schema, ids in message_ids.items():
+                with schema_context(schema):
+                    for start in range(0, len(ids), batch):
+                        chunk = ids[start : start + batch]
+                        _published, failed = _relay(
+                            limit=len(chunk), message_ids=chunk, publish=publish
+                        )
+                        if failed:
+                            return
     except Exception:  # never turn a committed change into an error for the caller
-        logger.exception("outbox_kick_failed", schema=schema)
+        logger.exception("outbox_kick_failed", schemas=list(message_ids))
 
 
 # --- Relay ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def broker_publisher() -> Iterator[Any]:
-    """``publish(message_id)`` over one broker connection, without publish retries.
-
-    The broker URL comes from settings (like the readiness check), so an unreachable broker
-    fails fast here instead of blocking the caller.
-    """
-    from apps.outbox.tasks import outbox_deliver
-    from config.celery import app
-
-    with app.connection_for_write(
-        settings.CELERY_BROKER_URL,
-        connect_timeout=PUBLISH_CONNECT_TIMEOUT,
-        # One connection attempt: kombu's default is to retry for seconds, which would hold
-        # the caller (a request's after-commit hook) when the broker is down.
-        transport_options={"max_retries": 0},
-    ) as connection:
-
-        def publish(message_id: UUID) -> None:
-            # ``connection`` is a real apply_async option the type stubs do not list.
-            cast(Any, outbox_deliver).apply_async(
-                kwargs={"message_id": str(message_id)}, connection=connection, retry=False
-            )
-
-        yield publish
 
 
 def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None = None) -> int:
@@ -151,9 +180,24 @@ def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None
     running at the same time (the after-commit kick, the periodic task, several workers)
     never publish a row twice. A broker failure stops the batch; unpublished rows stay due.
     """
+    published, _failed = _relay(limit=limit, message_ids=message_ids, publish=None)
+    return published
+
+
+def _relay(
+    *,
+    limit: int | None,
+    message_ids: Sequence[UUID] | None,
+    publish: Callable[[UUID], None] | None,
+) -> tuple[int, bool]:
+    """``outbox_relay`` over ``publish`` (None: a publisher of its own, only if rows are due).
+
+    Returns how many rows were published and whether publishing failed.
+    """
     now = timezone.now()
     batch = limit or int(settings.OUTBOX_RELAY_BATCH)
     published: list[UUID] = []
+    failed = False
     with transaction.atomic():
         claim = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -164,13 +208,15 @@ def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None
             claim = claim.filter(pk__in=list(message_ids))
         rows = list(claim.order_by("next_attempt_at").values_list("pk", flat=True)[:batch])
         if not rows:
-            return 0
+            return 0, False
         try:
-            with broker_publisher() as publish:
+            with ExitStack() as stack:
+                send = publish or stack.enter_context(broker_publisher())
                 for pk in rows:
-                    publish(pk)
+                    send(pk)
                     published.append(pk)
         except Exception as exc:
+            failed = True
             logger.warning(
                 "outbox_publish_failed",
                 schema=current_schema(),
@@ -182,7 +228,7 @@ def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None
             OutboxMessage.objects.filter(pk__in=published).update(lease_until=now + lease())
     if published:
         logger.info("outbox_relayed", schema=current_schema(), published=len(published))
-    return len(published)
+    return len(published), failed
 
 
 # --- Delivery ------------------------------------------------------------------------------
@@ -305,7 +351,7 @@ def outbox_requeue(*, message_ids: Iterable[UUID]) -> int:
             changes={"status": {"old": Status.DEAD, "new": Status.PENDING}},
         )
     if messages:
-        transaction.on_commit(partial(_kick, current_schema(), [m.pk for m in messages]))
+        _kick_after_commit([m.pk for m in messages])
     return len(messages)
 
 

@@ -17,10 +17,14 @@ from apps.outbox import services as outbox_services
 
 @dataclass
 class Published:
-    """Message ids handed to the (fake) broker, in order; ``fail_after`` simulates an outage."""
+    """Message ids handed to the (fake) broker, in order; ``fail_after`` simulates an outage.
+
+    ``connections`` counts the publishers opened (one broker connection each).
+    """
 
     ids: list[UUID] = field(default_factory=list)
     fail_after: int | None = None
+    connections: int = 0
 
 
 @pytest.fixture
@@ -30,6 +34,8 @@ def published(monkeypatch: pytest.MonkeyPatch) -> Published:
 
     @contextmanager
     def publisher() -> Iterator[Any]:
+        record.connections += 1
+
         def publish(message_id: UUID) -> None:
             if record.fail_after is not None and len(record.ids) >= record.fail_after:
                 raise ConnectionRefusedError("broker down")

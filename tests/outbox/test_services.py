@@ -274,7 +274,7 @@ def test_a_failing_kick_never_reaches_the_caller(
     def broken(**kwargs):
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(services, "outbox_relay", broken)
+    monkeypatch.setattr(services, "_relay", broken)
     with django_capture_on_commit_callbacks(execute=True):
         message = _enqueue()  # no exception
 
