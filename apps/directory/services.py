@@ -14,6 +14,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from apps.agencies.models import Agency
+from apps.core.tenancy import tenant_connection
 from apps.directory.models import ApplicationEntry, ServiceEntry
 from apps.directory.search import build_search_vector
 
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 
 
 def _agency_id(schema: str) -> UUID:
+    """The id of the agency of ``schema``: the request's own agency costs no query."""
+    tenant = getattr(tenant_connection(), "tenant", None)
+    if isinstance(tenant, Agency) and tenant.schema_name == schema and tenant.pk is not None:
+        return tenant.pk
     agency_id: UUID = Agency.objects.values_list("pk", flat=True).get(schema_name=schema)
     return agency_id
 

@@ -41,6 +41,9 @@ def database_from_url(url: str) -> dict[str, Any]:
     return config
 
 
+# django-tenants' backend builds on this one: Django's, with psycopg's C timestamptz loader.
+ORIGINAL_BACKEND = "apps.core.postgresql"
+
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list(

@@ -135,8 +135,10 @@ def test_filter_errors_follow_each_request_language_and_values_never_leak(staff,
 
     french_message = assert_problem(french, 400, "validation_failed")["errors"]["status"][0]
     english_message = assert_problem(english, 400, "validation_failed")["errors"]["status"][0]
-    assert "nonsense" in english_message and "valid choice" in english_message
-    assert "nonsense" in french_message and "valid choice" not in french_message
+    assert "nonsense" in english_message
+    assert "valid choice" in english_message
+    assert "nonsense" in french_message
+    assert "valid choice" not in french_message
     assert assert_problem(french_again, 400, "validation_failed")["errors"]["status"] == [
         french_message
     ]

@@ -6,11 +6,13 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from apps.catalogue.models import Service
+from apps.core.tenancy import activate_agency, activate_public
 from apps.directory.models import ApplicationEntry, ServiceEntry
 from apps.directory.selectors import application_entry_list_for_citizen, service_entry_search
 from apps.directory.services import (
@@ -67,6 +69,23 @@ def test_upsert_creates_then_updates_one_row(agency_a, citizen):
     )
     assert entry.agency_id == agency_a.id
     assert str(entry) == "AA-2026-000001"
+
+
+def test_on_the_agency_of_the_request_the_agency_id_costs_no_query(agency_a, agency_b, citizen):
+    """A request's connection carries its agency: the index row needs no lookup for its id, and
+    an upsert for another schema than the connection's still finds that schema's agency."""
+    application_id, other_id = uuid.uuid4(), uuid.uuid4()
+    activate_agency(agency_a)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            _upsert(application_id, agency_a, citizen)
+        _upsert(other_id, agency_b, citizen)
+    finally:
+        activate_public()
+
+    assert not [q for q in queries.captured_queries if "agencies_agency" in q["sql"]]
+    assert ApplicationEntry.objects.get(pk=application_id).agency_id == agency_a.id
+    assert ApplicationEntry.objects.get(pk=other_id).agency_id == agency_b.id
 
 
 def test_the_entry_rolls_back_with_the_agency_transaction(agency_a, citizen):

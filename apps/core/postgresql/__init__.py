@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with faster ``timestamptz`` loading (``ORIGINAL_BACKEND``)."""
