@@ -63,27 +63,20 @@ def application_entry_list_for_person(*, citizen_id: UUID) -> QuerySet[Applicati
 # --- Staff -----------------------------------------------------------------------------------
 
 
-def application_list_for_staff() -> QuerySet[Application]:
+def application_queue_for_staff() -> QuerySet[Application]:
     """The agency's work queue: every application but drafts, soonest deadline first.
 
-    Service, citizen and assignee come in the same query (one query per page).
+    Without related rows: the API's list reads it as ``values()`` rows, whose columns join the
+    service and the people themselves.
     """
-    return (
-        Application.objects.filter(status__in=sorted(STAFF_VISIBLE))
-        .select_related("service", "citizen", "assignee")
-        .order_by("due_at", "submitted_at", "id")
+    return Application.objects.filter(status__in=sorted(STAFF_VISIBLE)).order_by(
+        "due_at", "submitted_at", "id"
     )
 
 
-def application_queue_for_staff() -> QuerySet[Application]:
-    """The work queue's rows: like ``application_list_for_staff`` without the heavy JSON columns."""
-    return application_list_for_staff().defer(
-        "form_data",
-        "service__form_schema",
-        "service__document_types",
-        "service__description_fr",
-        "service__description_en",
-    )
+def application_list_for_staff() -> QuerySet[Application]:
+    """The work queue as model instances, with service, citizen and assignee in the same query."""
+    return application_queue_for_staff().select_related("service", "citizen", "assignee")
 
 
 def application_get_for_staff(*, application_id: UUID) -> Application | None:

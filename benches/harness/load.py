@@ -65,6 +65,9 @@ class LoadResult:
     server_cpu_ms: float | None = None  # server CPU (gunicorn tree) per request
     database_cpu_ms: float | None = None  # bench database backends' CPU per request
     client_cpu_ms: float | None = None  # load generator CPU per request
+    # wrk's error kinds: "read" is mostly a kept-alive connection the server closed after
+    # GUNICORN_KEEPALIVE seconds idle (at low rates over 256 connections), not a failed request.
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +129,7 @@ def run_wrk(
         duration_s=round(seconds, 2),
         requests=data["requests"],
         errors=sum(errors.values()),
+        error_kinds={kind: count for kind, count in errors.items() if count},
         rps=round(data["requests"] / seconds, 1) if seconds else 0.0,
         p50_ms=lat["p50"] / 1000,
         p75_ms=lat["p75"] / 1000,

@@ -103,6 +103,14 @@ def _ms(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _errors(phase: dict[str, Any]) -> str:
+    """The error count, with wrk's kinds when there are any (``12 (read 12)``)."""
+    kinds = phase.get("error_kinds") or {}
+    if not phase["errors"] or not kinds:
+        return str(phase["errors"])
+    return f"{phase['errors']} ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})"
+
+
 def _cpu(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -160,10 +168,10 @@ def markdown(results: dict[str, Any]) -> str:
             ratio = f"{closed['rps'] / floor_rps:.2f}" if floor_rps else "-"
             lines.append(
                 f"| {cell['label']} | {closed['rps']:.0f} | {ratio} | {_ms(closed['p50_ms'])} "
-                f"| {_ms(closed['p95_ms'])} | {_ms(closed['p99_ms'])} | {closed['errors']} "
+                f"| {_ms(closed['p95_ms'])} | {_ms(closed['p99_ms'])} | {_errors(closed)} "
                 f"| {_cpu(closed.get('server_cpu_ms'))} | {_cpu(closed.get('database_cpu_ms'))} "
                 f"| {rate['rps']:.0f} ({rate['target_rps']:.0f}) | {_ms(rate['p50_ms'])} "
-                f"| {_ms(rate['p95_ms'])} | {_ms(rate['p99_ms'])} | {rate['errors']} |"
+                f"| {_ms(rate['p95_ms'])} | {_ms(rate['p99_ms'])} | {_errors(rate)} |"
             )
         first = next((c for c in http.values() if "closed" in c), None)
         if first:
