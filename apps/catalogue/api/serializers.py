@@ -55,17 +55,10 @@ class ServiceSummaryOutputSerializer(serializers.ModelSerializer[Service]):
 
 # The list is rendered from values() rows (apps.core.rendering): the same JSON as
 # ServiceSummaryOutputSerializer, which stays the documented contract; a test compares them.
-SERVICE_SUMMARY_COLUMNS = (
-    "id",
-    "code",
-    "name_fr",
-    "name_en",
-    "description_fr",
-    "description_en",
-    "category",
-    "fee_xof",
-    "sla_working_days",
-    "updated_at",
+SERVICE_SUMMARY_COLUMNS = tuple(
+    field
+    for field in ServiceSummaryOutputSerializer.Meta.fields
+    if field not in ("name", "description")  # chosen from the _fr / _en columns per language
 )
 
 
