@@ -8,9 +8,10 @@ from typing import Any, cast
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+
+from apps.core.language import in_english
 
 SLUG_RE = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 slug_validator = RegexValidator(
@@ -53,7 +54,7 @@ class Agency(TenantMixin):
     @property
     def name(self) -> str:
         """The name in the active language (French unless English is asked for)."""
-        return self.name_en if (get_language() or "fr").startswith("en") else self.name_fr
+        return self.name_en if in_english() else self.name_fr
 
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalogue.validation import (
@@ -18,12 +17,9 @@ from apps.catalogue.validation import (
     validate_document_types,
     validate_form_schema,
 )
+from apps.core.language import in_english
 
 MAX_SLA_WORKING_DAYS = 365
-
-
-def _in_english() -> bool:
-    return (get_language() or "fr").startswith("en")
 
 
 class Service(models.Model):
@@ -99,12 +95,12 @@ class Service(models.Model):
     @property
     def name(self) -> str:
         """The name in the active language (French unless English is asked for)."""
-        return self.name_en if _in_english() else self.name_fr
+        return self.name_en if in_english() else self.name_fr
 
     @property
     def description(self) -> str:
         """The description in the active language."""
-        return self.description_en if _in_english() else self.description_fr
+        return self.description_en if in_english() else self.description_fr
 
     def document_type(self, code: str) -> dict[str, Any] | None:
         """The document type with this code, or None."""
@@ -143,4 +139,4 @@ class PublicHoliday(models.Model):
     @property
     def name(self) -> str:
         """The name in the active language."""
-        return self.name_en if _in_english() else self.name_fr
+        return self.name_en if in_english() else self.name_fr

@@ -5,17 +5,17 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from apps.certificates.verification import verification_lookup
+from apps.core.language import in_english
 
 
 @require_GET
 def verify_page(request: HttpRequest, code: str) -> HttpResponse:
     """Valid, revoked (200) or unknown (404), in the visitor's language."""
     record = verification_lookup(code=code)
-    english = (get_language() or "fr").startswith("en")
+    english = in_english()
     tenant = getattr(request, "tenant", None)
     agency_name = ""
     if tenant is not None:

@@ -25,7 +25,6 @@ class FilterSet(django_filters.FilterSet):
         key = (type(self), get_language() or "")
         form_class = _form_classes.get(key)
         if form_class is None:
-            form_class = super().get_form_class()
-            with _lock:
-                _form_classes.setdefault(key, form_class)
+            with _lock:  # two first requests at once: both use the class stored first
+                form_class = _form_classes.setdefault(key, super().get_form_class())
         return form_class

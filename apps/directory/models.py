@@ -15,12 +15,9 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-
-def _in_english() -> bool:
-    return (get_language() or "fr").startswith("en")
+from apps.core.language import in_english
 
 
 class ServiceEntry(models.Model):
@@ -72,12 +69,12 @@ class ServiceEntry(models.Model):
     @property
     def name(self) -> str:
         """The name in the active language."""
-        return self.name_en if _in_english() else self.name_fr
+        return self.name_en if in_english() else self.name_fr
 
     @property
     def description(self) -> str:
         """The description in the active language."""
-        return self.description_en if _in_english() else self.description_fr
+        return self.description_en if in_english() else self.description_fr
 
 
 class ApplicationEntry(models.Model):
@@ -123,4 +120,4 @@ class ApplicationEntry(models.Model):
     @property
     def service_name(self) -> str:
         """The service's name in the active language."""
-        return self.service_name_en if _in_english() else self.service_name_fr
+        return self.service_name_en if in_english() else self.service_name_fr

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,6 +15,7 @@ from apps.applications.models import Application, Attachment, HistoryEntry, Inte
 from apps.applications.services.notes import MAX_NOTE_CHARS
 from apps.applications.services.transitions import MAX_REASON_CHARS
 from apps.applications.workflow import OPEN, Actor, Status, actions_available
+from apps.core.language import in_english
 from apps.core.rendering import datetime_text, person_name
 from apps.core.serializers import StrictInputSerializer
 
@@ -269,7 +269,7 @@ def staff_queue_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of ``STAFF_QUEUE_COLUMNS`` as ``StaffApplicationListOutputSerializer`` renders them."""
     zone = timezone.get_current_timezone()
     now = timezone.now()
-    english = (get_language() or "fr").startswith("en")
+    english = in_english()
     items = []
     for row in rows:
         due_at = row["due_at"]
@@ -379,7 +379,7 @@ MY_APPLICATION_COLUMNS = (
 def my_application_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of ``MY_APPLICATION_COLUMNS`` as ``MyApplicationOutputSerializer`` documents them."""
     zone = timezone.get_current_timezone()
-    english = (get_language() or "fr").startswith("en")
+    english = in_english()
     return [
         {
             "id": row["id"],

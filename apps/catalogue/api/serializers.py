@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalogue.models import Service
 from apps.catalogue.validation import DOCUMENT_TYPE_KEYS
+from apps.core.language import in_english
 from apps.core.rendering import datetime_text
 
 
@@ -65,7 +65,7 @@ SERVICE_SUMMARY_COLUMNS = tuple(
 def service_summary_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of ``SERVICE_SUMMARY_COLUMNS`` as ``ServiceSummaryOutputSerializer`` renders them."""
     zone = timezone.get_current_timezone()
-    english = (get_language() or "fr").startswith("en")
+    english = in_english()
     return [
         {
             "id": row["id"],
@@ -96,7 +96,7 @@ class ServiceDetailOutputSerializer(ServiceSummaryOutputSerializer):
 
     @extend_schema_field(DocumentTypeOutputSerializer(many=True))
     def get_document_types(self, service: Service) -> list[dict[str, Any]]:
-        english = (get_language() or "fr").startswith("en")
+        english = in_english()
         documents = []
         for item in service.document_types:
             document = {key: item[key] for key in sorted(DOCUMENT_TYPE_KEYS)}

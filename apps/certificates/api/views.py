@@ -19,7 +19,6 @@ from uuid import UUID
 import structlog
 from django.core.files.storage import storages
 from django.http import FileResponse
-from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import viewsets
@@ -45,6 +44,7 @@ from apps.certificates.errors import CertificateNotFound, CertificateUnknown
 from apps.certificates.models import Certificate
 from apps.certificates.signing import agency_public_key, key_id, public_key_pem, public_key_raw
 from apps.certificates.verification import verification_lookup
+from apps.core.language import in_english
 from apps.core.openapi import PROBLEM_RESPONSES, problem
 from apps.core.pagination import PageNumberPagination
 from apps.core.tenancy import current_schema
@@ -66,7 +66,7 @@ def verification_body(record: dict[str, Any], agency_slug: str) -> dict[str, Any
     This is the hottest public endpoint: a serializer instance (deep-copied fields) would cost
     more than the whole cached lookup.
     """
-    english = (get_language() or "fr").startswith("en")
+    english = in_english()
     return {
         "status": record["status"],
         "agency": agency_slug,
