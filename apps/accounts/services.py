@@ -21,7 +21,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts import denylist, lockout
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 from apps.accounts.tokens import (
-    AGENCY_BOUND_KINDS,
     IssuedTokens,
     TokenKind,
     issue_partner_token,
@@ -222,39 +221,6 @@ def _refresh_token(raw: str) -> RefreshToken:
 
 
 @transaction.atomic
-def token_refresh(*, raw_refresh: str) -> IssuedTokens:
-    """Rotate a refresh token: the old one is blacklisted, a new pair is issued.
-
-    The agency binding and the membership are checked again, so a revoked membership stops
-    working at the next refresh at the latest.
-    """
-    refresh = _refresh_token(raw_refresh)
-    try:
-        kind = TokenKind(refresh.get("kind"))
-    except ValueError as exc:
-        raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid") from exc
-    agency = refresh.get("agency")
-    schema = current_schema()
-    if kind in AGENCY_BOUND_KINDS and agency != schema:
-        raise NotAuthenticatedError(
-            _("This token was not issued for this agency."), code="token_wrong_agency"
-        )
-    user = User.objects.filter(id=refresh.get("sub"), is_active=True).first()
-    if user is None:
-        raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid")
-    role: str | None = None
-    if kind is TokenKind.STAFF:
-        membership = _active_membership(user, schema)
-        if membership is None:
-            raise NotAuthenticatedError(
-                _("Your membership of this agency has ended."), code="membership_revoked"
-            )
-        role = membership.role
-    refresh.blacklist()
-    return issue_user_tokens(user=user, kind=kind, agency=agency, role=role)
-
-
-@transaction.atomic
 def token_revoke(
     *,
     user: User,
@@ -294,6 +260,25 @@ def user_tokens_revoke_all(*, user: User, at: float | None = None) -> None:
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
     denylist.user_tokens_revoke_before(user_id=str(user.pk), at=at)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Deactivate a person: sign-in refused, and every session ended once this commits
+    (``User.save()`` revokes; see ``apps.accounts.revocations``). Audited."""
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        action="user.deactivated",
+        target_type="user",
+        target_id=user.pk,
+        changes={"is_active": {"old": True, "new": False}},
+        platform=True,
+    )
+    logger.info("user_deactivated", user_id=str(user.pk))
+    return user
 
 
 @transaction.atomic

@@ -220,7 +220,7 @@ def test_refresh_rotates_and_blacklists_the_old_token(api, citizen, tokens):
     assert api(HOST_A, first.json()["access"]).get("/api/v1/me/").status_code == 200
 
     replay = api(HOST_A).post(REFRESH, {"refresh": issued.refresh}, format="json")
-    assert_problem(replay, 401, "token_invalid")
+    assert_problem(replay, 401, "refresh_token_rotated")
 
 
 def test_staff_refresh_is_bound_to_the_agency_and_the_membership(api, agency_a, staff_of, tokens):
