@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from typing import Any
 
@@ -19,6 +20,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import denylist, lockout
+from apps.accounts.devices import device_token_issue
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 from apps.accounts.tokens import (
     IssuedTokens,
@@ -147,7 +149,12 @@ def _active_membership(user: User, schema: str) -> Membership | None:
 
 
 def token_obtain(
-    *, request: HttpRequest | None, login: str, password: str, portal: str
+    *,
+    request: HttpRequest | None,
+    login: str,
+    password: str,
+    portal: str,
+    device_token: str | None = None,
 ) -> IssuedTokens:
     """Sign a person in and issue tokens of the kind the portal asks for.
 
@@ -156,9 +163,13 @@ def token_obtain(
     administrator on the public host. Failures are audited in the platform trail.
 
     Locked accounts and sources are refused (429) before the password is checked; see
-    ``apps.accounts.lockout``. The lockout store being down answers 503.
+    ``apps.accounts.lockout``. The lockout store being down answers 503. ``device_token``
+    (returned by an earlier successful sign-in on this device) keeps this device signing in
+    while the account is under attack elsewhere; a fresh one is returned on success.
     """
-    attempt = lockout.login_attempt_begin(login=login, source=get_context().ip)
+    attempt = lockout.login_attempt_begin(
+        login=login, source=get_context().ip, device_token=device_token
+    )
     user = authenticate(request, login=login, password=password)
     if user is None:
         lockout.login_attempt_failed(attempt)
@@ -208,7 +219,12 @@ def token_obtain(
             changes={"kind": {"old": None, "new": str(kind)}},
             platform=True,
         )
-    return tokens
+    return dataclasses.replace(
+        tokens,
+        device_token=device_token_issue(
+            user_id=str(user.pk), password_hash=user.password, device_id=attempt.device_id
+        ),
+    )
 
 
 def _refresh_token(raw: str) -> RefreshToken:

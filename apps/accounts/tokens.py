@@ -47,6 +47,7 @@ class IssuedTokens:
     agency: str | None
     expires_in: int
     scope: str | None = None
+    device_token: str | None = None
 
     def as_response(self) -> dict[str, Any]:
         """The response body of the token endpoints."""
@@ -59,6 +60,8 @@ class IssuedTokens:
         }
         if self.refresh is not None:
             body["refresh"] = self.refresh
+        if self.device_token is not None:
+            body["device_token"] = self.device_token
         return body
 
 

@@ -231,6 +231,13 @@ JWT_REFRESH_REUSE_LEEWAY_SECONDS = env.int("JWT_REFRESH_REUSE_LEEWAY_SECONDS", d
 LOCKOUT_ACCOUNT_MAX_FAILURES = env.int("LOCKOUT_ACCOUNT_MAX_FAILURES", default=5)
 LOCKOUT_SOURCE_MAX_FAILURES = env.int("LOCKOUT_SOURCE_MAX_FAILURES", default=20)
 LOCKOUT_WINDOW_SECONDS = env.int("LOCKOUT_WINDOW_SECONDS", default=900)
+# Failures on one account from all sources together per budget window (the bound N an attacker
+# with any number of addresses can test per account), and how long a device token is honoured.
+LOCKOUT_ACCOUNT_DAILY_FAILURES = env.int("LOCKOUT_ACCOUNT_DAILY_FAILURES", default=50)
+LOCKOUT_ACCOUNT_BUDGET_SECONDS = env.int("LOCKOUT_ACCOUNT_BUDGET_SECONDS", default=86400)
+LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS = env.int(
+    "LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS", default=180 * 86400
+)
 # One-time codes verifying an email address or phone number (apps/accounts/otp.py). The codes
 # are stored as HMAC-SHA256 under OTP_SECRET_KEY (empty: derived from DJANGO_SECRET_KEY).
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)

@@ -70,6 +70,14 @@ class TokenObtainInputSerializer(StrictInputSerializer):
             "(public host, platform administrators)."
         ),
     )
+    device_token = serializers.CharField(
+        required=False,
+        max_length=512,
+        help_text=_(
+            "The device_token an earlier successful sign-in returned on this device: the "
+            "device keeps signing in while failures from elsewhere lock the account."
+        ),
+    )
 
 
 class RefreshInputSerializer(StrictInputSerializer):
@@ -87,6 +95,10 @@ class TokenOutputSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField(help_text=_("Seconds until the access token expires."))
     kind = serializers.CharField()
     agency = serializers.CharField(allow_null=True)
+    device_token = serializers.CharField(
+        required=False,
+        help_text=_("Keep it on this device and send it with later sign-ins (token endpoint)."),
+    )
 
 
 class PartnerTokenInputSerializer(StrictInputSerializer):
