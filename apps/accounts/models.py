@@ -68,8 +68,10 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
 
     @classmethod
     def normalize_email(cls, email: str | None) -> str:
-        """Lowercase the whole address: mailboxes are case-insensitive in practice."""
-        return (email or "").strip().lower()
+        """The canonical form of the address (``identifiers.canonical_email``)."""
+        from apps.accounts.identifiers import canonical_email
+
+        return canonical_email(email or "")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -80,8 +82,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # Stored lowercased (UserManager.normalize_email), so a plain unique index is enough.
+    # Stored in canonical form (save(): identifiers.canonical_email), so a plain unique index
+    # is enough; the skeleton, unique too, refuses addresses that only look alike.
     email = models.EmailField(_("email address"), null=True, blank=True, unique=True)
+    email_skeleton = models.CharField(
+        _("email skeleton"), max_length=254, null=True, blank=True, unique=True, editable=False
+    )
     # NULL rather than "" so the unique index admits many accounts without a phone.
     phone = models.CharField(  # noqa: DJ001
         _("phone number (E.164)"), max_length=16, null=True, blank=True
@@ -131,9 +137,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         return instance
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save; deactivating a person ends their sessions once the transaction commits,
-        whoever saves (console, service, command, shell)."""
+        """Save the e-mail address in canonical form with its skeleton; deactivating a person
+        ends their sessions once the transaction commits, whoever saves (console, service,
+        command, shell)."""
         update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            from apps.accounts.identifiers import canonical_email, email_skeleton
+
+            self.email = canonical_email(self.email) if self.email else None
+            self.email_skeleton = email_skeleton(self.email) if self.email else None
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "email_skeleton"}
         watched = update_fields is None or "is_active" in update_fields
         was_active = getattr(self, "_loaded_is_active", None)
         super().save(*args, **kwargs)

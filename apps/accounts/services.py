@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
@@ -21,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import denylist, lockout
 from apps.accounts.devices import device_token_issue
+from apps.accounts.identifiers import email_skeleton
 from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
 from apps.accounts.tokens import (
     IssuedTokens,
@@ -70,7 +72,11 @@ def user_register(
     last_name: str = "",
     preferred_language: str = "fr",
 ) -> User:
-    """Sign a citizen up with an email address and/or a phone number (already normalised)."""
+    """Sign a citizen up with an email address and/or a phone number (already normalised).
+
+    An address that only looks like an existing one (same ``email_skeleton``) is refused like
+    the same address: 409 ``account_exists``.
+    """
     if not email and not phone:
         raise InvalidInput(
             _("Give an email address or a phone number."),
@@ -86,9 +92,10 @@ def user_register(
     errors = _password_errors(password, user)
     if errors:
         raise InvalidInput(errors=errors)
-    if (email and User.objects.filter(email=email).exists()) or (
-        phone and User.objects.filter(phone=phone).exists()
-    ):
+    if (
+        email
+        and User.objects.filter(Q(email=email) | Q(email_skeleton=email_skeleton(email))).exists()
+    ) or (phone and User.objects.filter(phone=phone).exists()):
         raise ConflictError(
             _("An account already exists with this email address or phone number."),
             code="account_exists",
