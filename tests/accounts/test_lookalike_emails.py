@@ -130,6 +130,7 @@ def test_every_save_stores_the_canonical_form(db):
 def test_canonical_email_leaves_an_unparseable_value_to_validation():
     assert canonical_email("no-at-sign") == "no-at-sign"
     assert canonical_email("x@exa mple..tg") == "x@exa mple..tg"
+    assert canonical_email("X@\u0080bad..tg") == "x@\u0080bad..tg"  # not an IDN: left as is
     with pytest.raises(Exception):  # noqa: B017, PT011 - Django's ValidationError
         normalize_email("x@\u0080bad..tg")
 

@@ -129,3 +129,17 @@ def test_with_the_store_down_a_replay_is_refused_and_nothing_is_revoked(citizen,
     assert not _family_revocations(citizen).exists()
     assert_problem(_refresh(issued.refresh), 401, "refresh_token_reused")
     assert _me(new["access"]) == 401
+
+
+def test_a_staff_refresh_keeps_the_agency_the_role_and_the_family(agency_a, staff_of):
+    from tests.conftest import HOST_A
+
+    agent = staff_of(agency_a)
+    issued = issue_user_tokens(user=agent, kind=TokenKind.STAFF, agency="agence_a", role="agent")
+
+    new = _rotate(issued.refresh, host=HOST_A)
+
+    claims = AccessToken(new["access"])  # type: ignore[arg-type]
+    assert (claims["agency"], claims["role"]) == ("agence_a", "agent")
+    old_family = RefreshToken(issued.refresh, verify=False)[FAMILY_CLAIM]  # type: ignore[arg-type]
+    assert claims[FAMILY_CLAIM] == old_family
