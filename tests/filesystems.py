@@ -43,11 +43,10 @@ class Filesystem:
 
     def fill(self) -> None:
         """Use every free byte (a file of zeros written until ENOSPC)."""
-        with open(self.path / ".filler", "wb") as filler:
+        with open(self.path / ".filler", "wb", buffering=0) as filler:
             try:
                 while True:
                     filler.write(b"\0" * 4096)
-                    filler.flush()
             except OSError:
                 pass
 
