@@ -277,6 +277,8 @@ REST_FRAMEWORK = {
 # Largest JSON (or form) body accepted; uploads have their own per-document limits.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Reverse proxies whose X-Forwarded-For names the client (addresses or networks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Retry-After of the 503/507 answered while a part is down (apps.core.outages).
 OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES

@@ -163,3 +163,22 @@ def test_a_broker_that_refuses_a_publish_is_a_503_broker_unavailable(settings: A
     assert response.data["code"] == "broker_unavailable"
     assert response.data["part"] == "broker"
     assert response["Retry-After"] == "5"
+
+
+def test_the_client_address_comes_from_a_trusted_proxy_only(settings: Any) -> None:
+    from django.test import RequestFactory
+
+    from apps.core.middleware import client_ip
+
+    forwarded = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.9"
+    )
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(forwarded) == "10.0.0.5"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(forwarded) == "198.51.100.9"  # the proxy's own entry: the last one
+    settings.TRUSTED_PROXIES = ["192.168.0.0/16"]
+    assert client_ip(forwarded) == "10.0.0.5"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    forged = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert client_ip(forged) == "10.0.0.5"
