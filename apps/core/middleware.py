@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from apps.core import metrics
+from apps.core import metrics, outages
 from apps.core.context import WorkContext, new_request_id, set_context
 from apps.core.exceptions import problem_response
 
@@ -90,7 +90,13 @@ class RequestContextMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        """Log unhandled exceptions once, with the request id, before handler500 answers."""
+        """Log unhandled exceptions once, with the request id, before handler500 answers.
+
+        A dependency outage is not a defect: handler500 logs it as ``dependency_outage``
+        (no stack trace) and answers 503.
+        """
+        if outages.outage_for(exception) is not None:
+            return
         logger.exception("unhandled_exception", exc_type=type(exception).__name__)
 
 
