@@ -182,3 +182,29 @@ def test_the_client_address_comes_from_a_trusted_proxy_only(settings: Any) -> No
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     forged = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="not-an-ip")
     assert client_ip(forged) == "10.0.0.5"
+
+
+def test_a_pool_timeout_is_a_503_database_unavailable() -> None:
+    # A pool of one connection, held by someone else: the request waits 0.5 s and gives up.
+    original = connections["default"]
+    pooled = {
+        **original.settings_dict,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "OPTIONS": {
+            **original.settings_dict["OPTIONS"],
+            "pool": {"min_size": 1, "max_size": 1, "timeout": 0.5},
+        },
+    }
+    holder = type(original)(pooled, alias="default")
+    holder.ensure_connection()
+    try:
+        hostcache.clear()
+        with database(**pooled) as served:
+            response = _client(HOST_A).get(SERVICES)
+    finally:
+        holder.close()
+        served.close_pool()
+
+    body = assert_problem(response, 503, "database_unavailable")
+    assert body["part"] == "database"
