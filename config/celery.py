@@ -16,7 +16,7 @@ import logging.config
 import os
 from typing import Any
 
-from celery.signals import setup_logging
+from celery.signals import celeryd_init, setup_logging
 from tenant_schemas_celery.app import CeleryApp
 
 from apps.core.taskcontext import connect_signals
@@ -29,12 +29,23 @@ app.conf.worker_hijack_root_logger = False
 app.autodiscover_tasks()
 
 
+@celeryd_init.connect(weak=False, dispatch_uid="guichet_celery_logging_early")
 @setup_logging.connect(weak=False, dispatch_uid="guichet_celery_logging")
 def configure_logging(**kwargs: Any) -> None:
-    """Worker and beat: Django's ``LOGGING`` (structlog JSON) instead of Celery's format."""
+    """Worker and beat: Django's ``LOGGING`` (structlog JSON) instead of Celery's format.
+
+    Connecting this receiver is what stops Celery from installing its own handlers; it also
+    runs at ``celeryd_init``, before the worker's first checks warn about anything. Once
+    Django is set up its ``LOGGING`` is already in force and is left alone (an in-process
+    test worker must not reset the test run's logging).
+    """
+    from django.apps import apps
     from django.conf import settings
 
-    logging.config.dictConfig(settings.LOGGING)
+    if not apps.ready:
+        logging.config.dictConfig(settings.LOGGING)
+    # Python warnings (Celery's own, at start-up) become log events too, not raw text lines.
+    logging.captureWarnings(True)
 
 
 connect_signals()
