@@ -70,8 +70,11 @@ def check_hotkeys() -> None:
 
 def check_storage() -> None:
     """Raise if the default file storage cannot store (then delete) a small file."""
+    from apps.core.tenancy import current_schema
+
     storage = storages["default"]
-    name = f"readiness/probe-{os.getpid()}-{uuid.uuid4().hex}.txt"
+    # Under the current schema's prefix: the storage refuses names outside it.
+    name = f"{current_schema()}/readiness/probe-{os.getpid()}-{uuid.uuid4().hex}.txt"
     try:
         saved = storage.save(name, ContentFile(b"ok"))
         storage.delete(saved)

@@ -56,6 +56,7 @@ class RequestContextMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.static_prefix = str(settings.STATIC_URL)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
@@ -73,19 +74,21 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
         response["X-Request-ID"] = request_id
-        # The tenancy middleware has already reset the connection: read the request's agency.
-        agency = getattr(getattr(request, "tenant", None), "schema_name", "public")
-        logger.info(
-            "request_finished",
-            method=request.method,
-            path=request.path,
-            status=response.status_code,
-            duration_ms=round(duration * 1000, 2),
-            agency=agency,
-        )
-        metrics.observe_request(
-            method=request.method or "", status=response.status_code, seconds=duration
-        )
+        # Static files (admin, API docs assets) are counted in the metrics, not logged one by
+        # one: a page of the docs would otherwise write a dozen lines.
+        if not request.path.startswith(self.static_prefix):
+            # The tenancy middleware has already reset the connection: read the request's
+            # agency.
+            agency = getattr(getattr(request, "tenant", None), "schema_name", "public")
+            logger.info(
+                "request_finished",
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round(duration * 1000, 2),
+                agency=agency,
+            )
+        metrics.observe_request(request, status=response.status_code, seconds=duration)
         set_context(None)
         return response
 

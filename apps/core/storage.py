@@ -1,12 +1,20 @@
-"""File storage that never leaves half a file, and storage errors as problem documents.
+"""Where uploaded documents, certificates and exports are kept: local files or S3 object storage.
 
-* ``AtomicFileSystemStorage`` (``STORAGES["default"]`` on local disks): a file is written under a
-  hidden temporary name in its final folder, flushed to disk, then linked to its final name in
-  one step. A full disk, an exceeded quota or a crash mid-write leaves no partial file under a
-  name a row could point to; the temporary file is removed when the write fails.
-* ``storage_errors()``: around any storage call (local or S3-compatible), turns the backend's
-  failure into ``StorageFullError`` (507 ``storage_full``) or ``StorageUnavailableError`` (503
-  ``storage_unavailable``), which the API answers as problem documents with ``Retry-After``.
+``STORAGES["default"]`` is one of the two classes below (``config/settings/base.py`` picks S3
+when ``STORAGE_S3_BUCKET`` is set). Every stored name starts with the schema of the agency it
+belongs to (``<schema>/applications/...``, ``<schema>/certificates/...``); both classes refuse,
+while the connection is on an agency's schema, any name outside that agency's prefix, so a
+name taken from another agency (a bug, a forged row) can neither be read nor overwritten nor
+deleted. On the public schema (platform maintenance: backups, migrations) every name is
+allowed. Objects are private: nothing serves the storage by URL, the download views stream a
+file after the application's own permission check.
+
+Failures (issue 13): on local disks ``AtomicFileSystemStorage`` writes each file under a hidden
+temporary name in its final folder, flushes it, then links it to its final name, so a full
+disk, an exceeded quota or a crash mid-write leaves no partial file under a name a row could
+point to (an S3 object is written whole or not at all). ``storage_errors()`` turns any
+backend's failure into ``StorageFullError`` (507 ``storage_full``) or
+``StorageUnavailableError`` (503 ``storage_unavailable``), answered as problem documents.
 """
 
 from __future__ import annotations
@@ -18,12 +26,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
+from django.utils.deconstruct import deconstructible
+from storages.backends.s3 import S3Storage
 
 from apps.core.outages import storage_error_for
+from apps.core.tenancy import current_schema
 
 logger = structlog.get_logger(__name__)
 
+PUBLIC_SCHEMA = "public"
 TEMPORARY_PREFIX = ".partial-"
 
 
@@ -84,3 +97,53 @@ class AtomicFileSystemStorage(FileSystemStorage):
             os.makedirs(directory, self.directory_permissions_mode, exist_ok=True)
         finally:
             os.umask(old_umask)
+
+
+def check_agency_prefix(name: str) -> None:
+    """Refuse ``name`` unless it lies under the current agency's prefix (public: anything)."""
+    parts = str(name).replace("\\", "/").split("/")
+    if ".." in parts:
+        raise SuspiciousFileOperation("stored file names never climb directories")
+    schema = current_schema()
+    if schema == PUBLIC_SCHEMA:
+        return
+    if len(parts) < 2 or parts[0] != schema:
+        raise SuspiciousFileOperation("stored file outside the current agency's prefix")
+
+
+class AgencyPrefixMixin:
+    """Check every name a storage operation is given against the current agency's prefix."""
+
+    def _open(self, name: str, mode: str = "rb") -> Any:
+        check_agency_prefix(name)
+        return super()._open(name, mode)  # type: ignore[misc]
+
+    def _save(self, name: str, content: Any) -> str:
+        check_agency_prefix(name)
+        return str(super()._save(name, content))  # type: ignore[misc]
+
+    def delete(self, name: str) -> None:
+        check_agency_prefix(name)
+        super().delete(name)  # type: ignore[misc]
+
+    def exists(self, name: str) -> bool:
+        check_agency_prefix(name)
+        return bool(super().exists(name))  # type: ignore[misc]
+
+    def size(self, name: str) -> int:
+        check_agency_prefix(name)
+        return int(super().size(name))  # type: ignore[misc]
+
+    def url(self, name: str | None, *args: Any, **kwargs: Any) -> str:
+        check_agency_prefix(name or "")
+        return str(super().url(name, *args, **kwargs))  # type: ignore[misc]
+
+
+@deconstructible(path="apps.core.storage.AgencyFileSystemStorage")
+class AgencyFileSystemStorage(AgencyPrefixMixin, AtomicFileSystemStorage):
+    """Files under ``MEDIA_ROOT`` (the embedded default: one machine), written atomically."""
+
+
+@deconstructible(path="apps.core.storage.AgencyS3Storage")
+class AgencyS3Storage(AgencyPrefixMixin, S3Storage):
+    """Private objects in an S3-compatible bucket, shared by every web and worker machine."""

@@ -16,6 +16,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import structlog
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -135,6 +136,9 @@ def attachment_file_response(attachment: Attachment) -> FileResponse:
         handle = files.open_stored(attachment.file_path)
     except FileNotFoundError:
         logger.error("attachment_file_missing", attachment_id=str(attachment.id))
+        raise AttachmentNotFound() from None
+    except SuspiciousFileOperation:  # a name outside this agency's prefix: never served
+        logger.error("attachment_outside_agency", attachment_id=str(attachment.id))
         raise AttachmentNotFound() from None
     response = FileResponse(
         handle,

@@ -17,6 +17,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import structlog
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -254,6 +255,9 @@ class CertificateViewSet(viewsets.ViewSet):
             handle = storages["default"].open(certificate.file_path, "rb")
         except FileNotFoundError:
             logger.error("certificate_file_missing", certificate_id=str(certificate.pk))
+            raise CertificateNotFound() from None
+        except SuspiciousFileOperation:  # a name outside this agency's prefix: never served
+            logger.error("certificate_outside_agency", certificate_id=str(certificate.pk))
             raise CertificateNotFound() from None
         response = FileResponse(
             handle,
