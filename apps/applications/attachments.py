@@ -18,6 +18,9 @@ from uuid import UUID
 import filetype
 from django.core.files.base import File
 from django.core.files.storage import Storage, storages
+from django.http.response import HttpResponseBase
+
+from apps.core.storage import open_for_download, stored_file_download
 
 # Enough for every signature filetype knows (it reads at most 8 KiB itself).
 SNIFF_BYTES = 8192
@@ -128,9 +131,13 @@ def discard(path: str) -> None:
 
 
 def open_stored(path: str) -> IO[bytes]:
-    """The stored file, opened for reading."""
-    handle: IO[bytes] = storage().open(path, "rb")
-    return handle
+    """The stored file, opened for streaming to a client (its ``size`` is known)."""
+    return open_for_download(storage(), path)
+
+
+def download_response(path: str, *, filename: str, content_type: str) -> HttpResponseBase:
+    """The download of a stored file (streamed, or a redirect to a signed URL)."""
+    return stored_file_download(storage(), path, filename=filename, content_type=content_type)
 
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
