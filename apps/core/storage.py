@@ -86,7 +86,7 @@ def open_for_download(storage: Any, name: str) -> IO[bytes]:
 
 # Read and sent in blocks of this size (FileResponse's default, 4 KiB, costs a system call and
 # a Python loop per 4 KiB).
-DOWNLOAD_BLOCK_BYTES = 64 * 1024
+DOWNLOAD_BLOCK_BYTES = 256 * 1024
 
 
 def stored_file_response(handle: IO[bytes], *, filename: str, content_type: str) -> FileResponse:

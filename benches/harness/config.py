@@ -44,7 +44,7 @@ class BenchConfig:
     celery_noop_jobs: int = 2000  # BENCH_CELERY_NOOP_JOBS
     celery_notification_jobs: int = 300  # BENCH_CELERY_NOTIFICATION_JOBS
     storage_uploads: int = 120  # 2 MiB uploads (and downloads) per backend (BENCH_STORAGE_UPLOADS)
-    storage_concurrency: int = 4  # clients of the storage section (BENCH_STORAGE_CONCURRENCY)
+    storage_concurrency: int = 1  # clients of the storage section (BENCH_STORAGE_CONCURRENCY)
     storage_workers: int = 2  # gunicorn workers of each storage server (BENCH_STORAGE_WORKERS)
     loadgen: str = "auto"  # auto, wrk or python (BENCH_LOADGEN)
     sections: tuple[str, ...] = SECTIONS  # BENCH_ONLY=http,tenancy,celery,storage

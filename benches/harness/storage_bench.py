@@ -1,15 +1,17 @@
 """The storage section: a 2 MiB document uploaded and downloaded through the API, on the
 filesystem and on S3 (moto's server on loopback), in the same run.
 
-Two gunicorn servers with production settings run side by side, the same number of workers
-each: one keeps files in a ``MEDIA_ROOT`` under the bench's var directory, the other in a
-bucket of a moto S3 server started as a separate process on a free loopback port. Rounds
-alternate between them (filesystem first in even rounds, S3 first in odd ones) so that the
-machine's load drifts over both alike. Each round uploads ``BENCH_STORAGE_UPLOADS / rounds``
-documents per backend (``POST /api/v1/applications/{id}/attachments/``, multipart, 2 MiB) and
-downloads as many (``GET .../attachments/{id}/``, streamed after the permission check), with
-``BENCH_STORAGE_CONCURRENCY`` clients over keep-alive connections. A download is checked
-byte for byte against what was uploaded.
+Three gunicorn servers with production settings run side by side, the same number of workers
+each: one keeps files in a ``MEDIA_ROOT`` under the bench's var directory, the second in a
+bucket of a moto S3 server started as a separate process on a free loopback port and streams
+downloads itself (the default), the third uses the same bucket in redirect mode
+(``STORAGE_S3_DOWNLOADS=redirect``: the download answers 302 to a signed URL, which the client
+then fetches from the object store; the time counted is both requests). Rounds rotate which
+server goes first so that the machine's load drifts over all alike. Each round uploads
+``BENCH_STORAGE_UPLOADS / rounds`` documents per server
+(``POST /api/v1/applications/{id}/attachments/``, multipart, 2 MiB) and downloads as many
+(``GET .../attachments/{id}/``), with ``BENCH_STORAGE_CONCURRENCY`` clients over keep-alive
+connections. A download is checked byte for byte against what was uploaded.
 
 Target (issue 12): the S3 path stays within 2x of the filesystem path at p95, for uploads and
 for downloads.
@@ -17,6 +19,7 @@ for downloads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -25,6 +28,7 @@ import shutil
 import statistics
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +44,13 @@ ROUNDS = 4
 REGION = "us-east-1"
 ACCESS_KEY = "bench"
 SECRET_KEY = "bench-secret"
+
+
+def BACKENDS_ENV(  # noqa: N802 - a table, named like the constants around it
+    fs_env: dict[str, str], s3_env: dict[str, str], redirect_env: dict[str, str]
+) -> list[tuple[str, dict[str, str]]]:
+    """The servers under test: filesystem, S3 streamed by the app, S3 by signed-URL redirect."""
+    return [("filesystem", fs_env), ("s3", s3_env), ("s3-redirect", redirect_env)]
 
 
 def _document() -> bytes:
@@ -190,6 +201,10 @@ class Backend:
             )
             response = connection.getresponse()
             content = response.read()
+            if response.status == 302:  # redirect mode: fetch the signed URL, as a browser
+                location = response.headers["Location"]
+                with urllib.request.urlopen(location, timeout=60) as signed:
+                    response, content = signed, signed.read()
             if response.status != 200:
                 raise RuntimeError(f"download answered {response.status}: {content[:200]!r}")
             if hashlib.sha256(content).hexdigest() != digest:
@@ -235,7 +250,7 @@ def run_storage(
     state_path = var / "storage-state.json"
     stack.run_module(
         quiet, "benches.harness.storage_seed", "--out", str(state_path),
-        "--drafts", str(drafts_each * 2),
+        "--drafts", str(drafts_each * 3),
     )  # fmt: skip
     state = json.loads(state_path.read_text())
     moto, endpoint = _start_moto(quiet, var)
@@ -253,6 +268,7 @@ def run_storage(
         "STORAGE_S3_SECRET_ACCESS_KEY": SECRET_KEY,
         "STORAGE_S3_ADDRESSING_STYLE": "path",
     }
+    redirect_env = {**s3_env, "STORAGE_S3_DOWNLOADS": "redirect"}
     document = _document()
     digest = hashlib.sha256(document).hexdigest()
     results: dict[str, Any] = {
@@ -266,31 +282,35 @@ def run_storage(
     }
     with stack.running(moto):
         _create_bucket(endpoint, bucket)
-        fs_web, fs_port = stack.start_gunicorn(fs_env, var, workers=workers)
-        with stack.running(fs_web):
-            s3_web, s3_port = stack.start_gunicorn(s3_env, var, workers=workers)
-            with stack.running(s3_web):
-                drafts = state["drafts"]
-                backends = [
-                    Backend(
-                        name,
-                        Client(port, state["host"], state["token"], config.storage_concurrency),
-                        drafts[index * drafts_each : (index + 1) * drafts_each],
-                        state["document_type"],
-                    )
-                    for index, (name, port) in enumerate((("filesystem", fs_port), ("s3", s3_port)))
-                ]
-                log("storage: warm-up (untimed)")
-                for backend in backends:
-                    backend.upload(4, document, digest, record=False)
-                    backend.download(4, digest, record=False)
-                for round_number in range(ROUNDS):
-                    order = backends if round_number % 2 == 0 else backends[::-1]
-                    log(f"storage: round {round_number + 1}/{ROUNDS}")
-                    for backend in order:
-                        backend.upload(per_round, document, digest)
-                    for backend in order:
-                        backend.download(per_round, digest)
+        ports: list[tuple[str, int]] = []
+        with contextlib.ExitStack() as servers:
+            for name, server_env in BACKENDS_ENV(fs_env, s3_env, redirect_env):
+                web, port = stack.start_gunicorn(server_env, var, workers=workers)
+                servers.enter_context(stack.running(web))
+                ports.append((name, port))
+            drafts = state["drafts"]
+            backends = [
+                Backend(
+                    name,
+                    Client(port, state["host"], state["token"], config.storage_concurrency),
+                    drafts[index * drafts_each : (index + 1) * drafts_each],
+                    state["document_type"],
+                )
+                for index, (name, port) in enumerate(ports)
+            ]
+            log("storage: warm-up (untimed)")
+            for backend in backends:
+                backend.upload(4, document, digest, record=False)
+                backend.download(4, digest, record=False)
+            for round_number in range(ROUNDS):
+                # Rotate who goes first, so the machine's drift falls on every backend alike.
+                shift = round_number % len(backends)
+                order = backends[shift:] + backends[:shift]
+                log(f"storage: round {round_number + 1}/{ROUNDS}")
+                for backend in order:
+                    backend.upload(per_round, document, digest)
+                for backend in order:
+                    backend.download(per_round, digest)
     for backend in backends:
         results[backend.name] = backend.summary()
     if any(backend.errors["upload"] or backend.errors["download"] for backend in backends):
