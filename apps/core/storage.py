@@ -7,8 +7,9 @@ belongs to (``<schema>/applications/...``, ``<schema>/certificates/...``); both 
 while the connection is on an agency's schema, any name outside that agency's prefix, so a
 name taken from another agency (a bug, a forged row) can neither be read nor overwritten nor
 deleted. On the public schema (platform maintenance: backups, migrations) every name is
-allowed. Objects are private: nothing serves the storage by URL, the download views stream a
-file after the application's own permission check.
+allowed. Objects are private: nothing serves the storage by URL; the download views check the
+caller's right first, then stream the file (``stored_file_download``) or, with
+``STORAGE_S3_DOWNLOADS=redirect``, answer with a signed URL valid ``STORAGE_S3_URL_SECONDS``.
 """
 
 from __future__ import annotations
