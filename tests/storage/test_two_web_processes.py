@@ -36,7 +36,6 @@ from apps.agencies.services import agency_create
 from apps.applications.models import Application
 from apps.directory.models import ApplicationEntry, ServiceEntry
 from tests.applications.conftest import DOC, PDF, draft, service_create
-from tests.conftest import HOST_B
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,15 +157,13 @@ def _environment(media_root: Path, storage: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def own_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[Agency]:
-    """An agency of this module's own, dropped with its schema at the end: what the servers
-    commit there (audit events, which the database never lets anyone delete) goes with it."""
-    slug = f"two-web-{uuid.uuid4().hex[:6]}"
+@contextmanager
+def throwaway_agency(django_db_blocker: Any, label: str) -> Iterator[Agency]:
+    """An agency dropped with its schema at the end: what the servers commit there (audit
+    events, which the database never lets anyone delete) goes with it."""
+    slug = f"two-web-{label}-{uuid.uuid4().hex[:6]}"
     with django_db_blocker.unblock():
-        agency = agency_create(
-            slug=slug, name_fr="Deux serveurs", name_en="Two servers", domain=f"{slug}.localhost"
-        )
+        agency = agency_create(slug=slug, name_fr=slug, name_en=slug, domain=f"{slug}.localhost")
     try:
         yield agency
     finally:
@@ -177,8 +174,24 @@ def own_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[Agency
             agency.delete(force_drop=True)
 
 
+@pytest.fixture(scope="module")
+def own_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[Agency]:
+    """The agency of the uploads (the shared test agencies must not keep what is committed)."""
+    with throwaway_agency(django_db_blocker, "a") as agency:
+        yield agency
+
+
+@pytest.fixture(scope="module")
+def other_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[Agency]:
+    """Another agency, whose host is asked for the first one's document (it records a probe)."""
+    with throwaway_agency(django_db_blocker, "b") as agency:
+        yield agency
+
+
 @pytest.fixture
-def committed_draft(own_agency: Agency, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+def committed_draft(
+    own_agency: Agency, other_agency: Agency, django_db_blocker: Any
+) -> Iterator[dict[str, Any]]:
     """A citizen's draft in the module's agency, committed so that other processes see it."""
     marker = uuid.uuid4().hex[:8]
     with django_db_blocker.unblock():
@@ -189,11 +202,13 @@ def committed_draft(own_agency: Agency, django_db_blocker: Any) -> Iterator[dict
         )
         token = issue_user_tokens(user=citizen, kind=TokenKind.CITIZEN, agency=None).access
         host = own_agency.domains.get().domain
+        other_host = other_agency.domains.get().domain
     try:
         yield {
             "application": application,
             "token": token,
             "host": host,
+            "other_host": other_host,
             "schema": own_agency.schema_name,
         }
     finally:
@@ -239,10 +254,11 @@ def test_an_upload_through_one_process_downloads_through_the_other(
         attachment_id = json.loads(answer)["id"]
         path = f"/api/v1/applications/{application.id}/attachments/{attachment_id}/"
         status_2, downloaded = _request(web2, "GET", path, host, headers=auth)
-        status_b, answer_b = _request(web2, "GET", path, HOST_B, headers=auth)
+        other_host = committed_draft["other_host"]
+        status_b, answer_b = _request(web2, "GET", path, other_host, headers=auth)
 
     assert json.loads(answer_b)["code"] in {"application_not_found", "attachment_not_found"}
-    assert status_b == 404  # agency B's host never serves agency A's document
+    assert status_b == 404  # another agency's host never serves this agency's document
     if backend == "s3":
         assert status_2 == 200, downloaded
         assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(content).hexdigest()
