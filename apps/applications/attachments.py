@@ -19,6 +19,9 @@ import filetype
 import structlog
 from django.core.files.base import File
 from django.core.files.storage import Storage, storages
+from django.http.response import HttpResponseBase
+
+from apps.core.storage import open_for_download, stored_file_download
 
 from apps.core.storage import storage_errors
 
@@ -147,9 +150,13 @@ def discard(path: str) -> None:
 
 
 def open_stored(path: str) -> IO[bytes]:
-    """The stored file, opened for reading."""
-    handle: IO[bytes] = storage().open(path, "rb")
-    return handle
+    """The stored file, opened for streaming to a client (its ``size`` is known)."""
+    return open_for_download(storage(), path)
+
+
+def download_response(path: str, *, filename: str, content_type: str) -> HttpResponseBase:
+    """The download of a stored file (streamed, or a redirect to a signed URL)."""
+    return stored_file_download(storage(), path, filename=filename, content_type=content_type)
 
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")

@@ -1,13 +1,15 @@
 """Where uploaded documents, certificates and exports are kept: local files or S3 object storage.
 
-``STORAGES["default"]`` is one of the two classes below (``config/settings/base.py`` picks S3
+``STORAGES["default"]`` is ``AgencyFileSystemStorage`` below or ``AgencyS3Storage``
+(apps/core/storage_s3.py, imported only when configured: ``config/settings/base.py`` picks it
 when ``STORAGE_S3_BUCKET`` is set). Every stored name starts with the schema of the agency it
 belongs to (``<schema>/applications/...``, ``<schema>/certificates/...``); both classes refuse,
 while the connection is on an agency's schema, any name outside that agency's prefix, so a
 name taken from another agency (a bug, a forged row) can neither be read nor overwritten nor
 deleted. On the public schema (platform maintenance: backups, migrations) every name is
-allowed. Objects are private: nothing serves the storage by URL, the download views stream a
-file after the application's own permission check.
+allowed. Objects are private: nothing serves the storage by URL; the download views check the
+caller's right first, then stream the file (``stored_file_download``) or, with
+``STORAGE_S3_DOWNLOADS=redirect``, answer with a signed URL valid ``STORAGE_S3_URL_SECONDS``.
 
 Failures (issue 13): on local disks ``AtomicFileSystemStorage`` writes each file under a hidden
 temporary name in its final folder, flushes it, then links it to its final name, so a full
@@ -23,13 +25,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any, cast
 
 import structlog
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.deconstruct import deconstructible
-from storages.backends.s3 import S3Storage
 
 from apps.core.outages import storage_error_for
 from apps.core.tenancy import current_schema
@@ -141,9 +144,56 @@ class AgencyPrefixMixin:
 
 @deconstructible(path="apps.core.storage.AgencyFileSystemStorage")
 class AgencyFileSystemStorage(AgencyPrefixMixin, AtomicFileSystemStorage):
-    """Files under ``MEDIA_ROOT`` (the embedded default: one machine), written atomically."""
+    """Files under ``MEDIA_ROOT`` (the embedded default: one machine)."""
+
+    def open_for_download(self, name: str) -> IO[bytes]:
+        """The file opened for streaming to a client (``size`` known)."""
+        handle: IO[bytes] = self.open(name, "rb")
+        return handle
 
 
-@deconstructible(path="apps.core.storage.AgencyS3Storage")
-class AgencyS3Storage(AgencyPrefixMixin, S3Storage):
-    """Private objects in an S3-compatible bucket, shared by every web and worker machine."""
+def open_for_download(storage: Any, name: str) -> IO[bytes]:
+    """``name`` opened for streaming to a client, by whichever storage holds it."""
+    opener = getattr(storage, "open_for_download", None)
+    if opener is not None:
+        return cast(IO[bytes], opener(name))
+    return cast(IO[bytes], storage.open(name, "rb"))
+
+
+# Read and sent in blocks of this size (FileResponse's default, 4 KiB, costs a system call and
+# a Python loop per 4 KiB).
+DOWNLOAD_BLOCK_BYTES = 256 * 1024
+
+
+def stored_file_response(handle: IO[bytes], *, filename: str, content_type: str) -> FileResponse:
+    """A download of ``handle`` (from ``open_for_download``), with its ``Content-Length``."""
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=content_type
+    )
+    response.block_size = DOWNLOAD_BLOCK_BYTES
+    size = getattr(handle, "size", None)
+    if not response.has_header("Content-Length") and size is not None:
+        response["Content-Length"] = str(size)
+    return response
+
+
+def stored_file_download(
+    storage: Any, name: str, *, filename: str, content_type: str
+) -> HttpResponseBase:
+    """The answer of a download view, once the caller's right to the file is checked.
+
+    The file streamed by this process, or, when the storage is set to redirect
+    (``STORAGE_S3_DOWNLOADS=redirect``), a 302 to a signed URL of the object store valid for
+    ``STORAGE_S3_URL_SECONDS``. Raises ``FileNotFoundError`` (streaming only: a redirect does
+    not look first) and ``SuspiciousFileOperation``.
+    """
+    signer = getattr(storage, "signed_download_url", None)
+    url = signer(name, filename=filename, content_type=content_type) if signer else None
+    if url:
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+    return stored_file_response(
+        open_for_download(storage, name), filename=filename, content_type=content_type
+    )

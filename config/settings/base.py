@@ -335,7 +335,7 @@ def default_storage(bucket: str) -> dict[str, Any]:
     if not bucket:
         return {"BACKEND": "apps.core.storage.AgencyFileSystemStorage"}
     return {
-        "BACKEND": "apps.core.storage.AgencyS3Storage",
+        "BACKEND": "apps.core.storage_s3.AgencyS3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
@@ -346,6 +346,10 @@ def default_storage(bucket: str) -> dict[str, Any]:
             "addressing_style": env.str("STORAGE_S3_ADDRESSING_STYLE", default="") or None,
             "default_acl": None,  # the bucket's default: private
             "querystring_auth": True,
+            "signature_version": "s3v4",  # signed URLs too (boto3 would sign them with v2)
+            # stream: this process streams the object; redirect: 302 to a signed URL.
+            "download_redirect": env.str("STORAGE_S3_DOWNLOADS", default="stream") == "redirect",
+            "querystring_expire": env.int("STORAGE_S3_URL_SECONDS", default=60),
             # Names are UUIDs: no HEAD request to look for a free name before each upload.
             "file_overwrite": True,
             # A download is buffered in memory up to this, then in a temporary file.

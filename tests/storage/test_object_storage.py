@@ -9,6 +9,8 @@ forged row pointing at them.
 from __future__ import annotations
 
 import hashlib
+import urllib.error
+import urllib.request
 
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
@@ -21,7 +23,8 @@ from apps.accounts.tokens import TokenKind
 from apps.applications.models import Attachment
 from apps.certificates.models import Certificate
 from apps.certificates.services import certificate_issue
-from apps.core.storage import AgencyFileSystemStorage, AgencyS3Storage
+from apps.core.storage import AgencyFileSystemStorage
+from apps.core.storage_s3 import AgencyS3Storage
 from tests.applications.conftest import DOC, PDF, draft, upload
 from tests.conftest import HOST_A, HOST_B
 from tests.helpers import assert_problem
@@ -74,6 +77,7 @@ def test_the_download_is_streamed_by_the_application_after_its_check(
     response = api(HOST_A, tokens(citizen).access).get(path)
 
     assert response.status_code == 200
+    assert response["Content-Length"] == str(len(content))
     assert b"".join(response.streaming_content) == content
     assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
@@ -208,3 +212,46 @@ def test_the_settings_choose_the_filesystem_without_a_bucket():
     options = default_storage("b")["OPTIONS"]
     assert options["bucket_name"] == "b"
     assert options["default_acl"] is None  # private: the bucket's default
+
+
+def test_an_object_missing_from_the_bucket_is_a_404_not_a_500(
+    api, tokens, citizen, service_a, s3_storage
+):
+    application = draft("agence_a", citizen, attach=False)
+    attachment_id = _upload(api, tokens, citizen, application).json()["id"]
+    (key,) = s3_storage.keys()
+    s3_storage.client().delete_object(Bucket=s3_storage.bucket, Key=key)
+
+    response = api(HOST_A, tokens(citizen).access).get(
+        f"/api/v1/applications/{application.id}/attachments/{attachment_id}/"
+    )
+
+    assert_problem(response, 404, "attachment_not_found")
+
+
+def test_in_redirect_mode_the_download_is_a_short_lived_signed_url(
+    api, tokens, citizen, other_citizen, service_a, s3_storage
+):
+    storages["default"].download_redirect = True  # STORAGE_S3_DOWNLOADS=redirect
+    application = draft("agence_a", citizen, attach=False)
+    attachment_id = _upload(api, tokens, citizen, application).json()["id"]
+    path = f"/api/v1/applications/{application.id}/attachments/{attachment_id}/"
+
+    response = api(HOST_A, tokens(citizen).access).get(path)
+
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith(f"{s3_storage.endpoint_url}/{s3_storage.bucket}/agence_a/")
+    assert "X-Amz-Signature=" in location
+    assert "X-Amz-Expires=60" in location
+    assert "response-content-disposition=attachment" in location
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    with urllib.request.urlopen(location, timeout=10) as fetched:  # noqa: S310 - loopback
+        assert fetched.read() == PDF
+        assert fetched.headers["Content-Disposition"].startswith("attachment")
+    # The permission check still comes first: nobody else gets a URL.
+    assert api(HOST_A, tokens(other_citizen).access).get(path).status_code == 404
+    unsigned = location.split("?", 1)[0]
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(unsigned, timeout=10)  # noqa: S310 - private object

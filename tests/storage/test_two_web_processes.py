@@ -31,11 +31,11 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from apps.accounts.models import User
 from apps.accounts.tokens import TokenKind, issue_user_tokens
+from apps.agencies.models import Agency
+from apps.agencies.services import agency_create
 from apps.applications.models import Application
-from apps.catalogue.models import Service
 from apps.directory.models import ApplicationEntry, ServiceEntry
 from tests.applications.conftest import DOC, PDF, draft, service_create
-from tests.conftest import HOST_A, HOST_B
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,25 +157,65 @@ def _environment(media_root: Path, storage: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def committed_draft(agency_a: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    """A citizen's draft in agency A, committed so that other processes see it; removed after
-    (the audit events stay: the database refuses to delete them)."""
-    marker = uuid.uuid4().hex[:8]
+@contextmanager
+def throwaway_agency(django_db_blocker: Any, label: str) -> Iterator[Agency]:
+    """An agency dropped with its schema at the end: what the servers commit there (audit
+    events, which the database never lets anyone delete) goes with it."""
+    slug = f"two-web-{label}-{uuid.uuid4().hex[:6]}"
     with django_db_blocker.unblock():
-        service = service_create(agency_a.schema_name, code=f"two-web-{marker}")
-        citizen = UserFactory(email=f"two-web-{marker}@example.tg")
-        application = draft(agency_a.schema_name, citizen, attach=False, service_code=service.code)
-        token = issue_user_tokens(user=citizen, kind=TokenKind.CITIZEN, agency=None).access
+        agency = agency_create(slug=slug, name_fr=slug, name_en=slug, domain=f"{slug}.localhost")
     try:
-        yield {"application": application, "token": token}
+        yield agency
     finally:
         with django_db_blocker.unblock():
-            with schema_context(agency_a.schema_name):
+            connection.set_schema_to_public()
+            ApplicationEntry.objects.filter(agency=agency).delete()
+            ServiceEntry.objects.filter(agency=agency).delete()
+            agency.delete(force_drop=True)
+
+
+@pytest.fixture(scope="module")
+def own_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[Agency]:
+    """The agency of the uploads (the shared test agencies must not keep what is committed)."""
+    with throwaway_agency(django_db_blocker, "a") as agency:
+        yield agency
+
+
+@pytest.fixture(scope="module")
+def other_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[Agency]:
+    """Another agency, whose host is asked for the first one's document (it records a probe)."""
+    with throwaway_agency(django_db_blocker, "b") as agency:
+        yield agency
+
+
+@pytest.fixture
+def committed_draft(
+    own_agency: Agency, other_agency: Agency, django_db_blocker: Any
+) -> Iterator[dict[str, Any]]:
+    """A citizen's draft in the module's agency, committed so that other processes see it."""
+    marker = uuid.uuid4().hex[:8]
+    with django_db_blocker.unblock():
+        service = service_create(own_agency.schema_name, code=f"two-web-{marker}")
+        citizen = UserFactory(email=f"two-web-{marker}@example.tg")
+        application = draft(
+            own_agency.schema_name, citizen, attach=False, service_code=service.code
+        )
+        token = issue_user_tokens(user=citizen, kind=TokenKind.CITIZEN, agency=None).access
+        host = own_agency.domains.get().domain
+        other_host = other_agency.domains.get().domain
+    try:
+        yield {
+            "application": application,
+            "token": token,
+            "host": host,
+            "other_host": other_host,
+            "schema": own_agency.schema_name,
+        }
+    finally:
+        with django_db_blocker.unblock():
+            with schema_context(own_agency.schema_name):
                 Application.objects.filter(pk=application.pk).delete()
-                Service.objects.filter(pk=service.pk).delete()
             ApplicationEntry.objects.filter(citizen_id=citizen.pk).delete()
-            ServiceEntry.objects.filter(code=service.code).delete()
             OutstandingToken.objects.filter(user_id=citizen.pk).delete()
             # Not .delete(): its collector would look for tenant tables in the public schema.
             User.objects.filter(pk=citizen.pk)._raw_delete("default")
@@ -191,6 +231,7 @@ def test_an_upload_through_one_process_downloads_through_the_other(
 ):
     storage = s3.environment() if backend == "s3" else {}
     application, token = committed_draft["application"], committed_draft["token"]
+    host, schema = committed_draft["host"], committed_draft["schema"]
     auth = {"Authorization": f"Bearer {token}"}
     content = PDF + os.urandom(48 * 1024)  # under the 64 KiB limit of the service
     body, content_type = multipart({"document_type": DOC}, "file", "piece.pdf", content)
@@ -205,22 +246,23 @@ def test_an_upload_through_one_process_downloads_through_the_other(
             web1,
             "POST",
             f"/api/v1/applications/{application.id}/attachments/",
-            HOST_A,
+            host,
             headers={**auth, "Content-Type": content_type},
             body=body,
         )
         assert status == 201, answer
         attachment_id = json.loads(answer)["id"]
         path = f"/api/v1/applications/{application.id}/attachments/{attachment_id}/"
-        status_2, downloaded = _request(web2, "GET", path, HOST_A, headers=auth)
-        status_b, answer_b = _request(web2, "GET", path, HOST_B, headers=auth)
+        status_2, downloaded = _request(web2, "GET", path, host, headers=auth)
+        other_host = committed_draft["other_host"]
+        status_b, answer_b = _request(web2, "GET", path, other_host, headers=auth)
 
     assert json.loads(answer_b)["code"] in {"application_not_found", "attachment_not_found"}
-    assert status_b == 404  # agency B's host never serves agency A's document
+    assert status_b == 404  # another agency's host never serves this agency's document
     if backend == "s3":
         assert status_2 == 200, downloaded
         assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(content).hexdigest()
-        key = f"agence_a/applications/{application.id}/{attachment_id}.pdf"
+        key = f"{schema}/applications/{application.id}/{attachment_id}.pdf"
         assert s3.keys() == [key]
         assert _files(roots[0]) == []
         assert _files(roots[1]) == []
