@@ -21,9 +21,7 @@ from django.core.files.base import File
 from django.core.files.storage import Storage, storages
 from django.http.response import HttpResponseBase
 
-from apps.core.storage import open_for_download, stored_file_download
-
-from apps.core.storage import storage_errors
+from apps.core.storage import open_for_download, storage_errors, stored_file_download
 
 logger = structlog.get_logger(__name__)
 
