@@ -12,7 +12,10 @@ Runs under ``scripts/services.py exec`` (the Makefile does it), so PostgreSQL is
    (``benches/harness/tenancy.py``);
 4. ``celery``: a real worker; no-op jobs and notification jobs per second, end to end
    (``benches/harness/celery_bench.py``);
-5. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
+5. ``storage``: a 2 MiB document uploaded and downloaded through the API on the filesystem and
+   on S3 (moto's server on loopback), side by side (``benches/harness/storage_bench.py``);
+   run alone (``BENCH_ONLY=storage``) it needs none of the other sections' seed;
+6. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
 
 Knobs: ``BENCH_*`` environment variables and flags (``--help``; ``benches/harness/config.py``).
 ``--quick`` is for development only. The whole run takes about 10 minutes on 2 cores (the first
@@ -111,22 +114,24 @@ def main(config: BenchConfig) -> int:
         step = time.monotonic()
         log("migrating the bench database (migrate_agencies)")
         stack.manage(quiet, "migrate_agencies")
-        log("seeding (idempotent; the first run creates the filler agencies)")
         state_path = var / "state.json"
-        stack.run_module(
-            quiet,
-            "benches.harness.seed",
-            "--out", str(state_path),
-            "--applications", str(config.applications),
-            "--drafts", str(config.submit_drafts),
-            "--agencies", str(config.agencies),
-        )  # fmt: skip
-        state = json.loads(state_path.read_text())
-        results["setup"] = {
-            "seconds": round(time.monotonic() - step, 1),
-            "counts": state["counts"],
-            "inserted": state["inserted"],
-        }
+        state: dict[str, Any] = {}
+        if set(config.sections) - {"storage"}:
+            log("seeding (idempotent; the first run creates the filler agencies)")
+            stack.run_module(
+                quiet,
+                "benches.harness.seed",
+                "--out", str(state_path),
+                "--applications", str(config.applications),
+                "--drafts", str(config.submit_drafts),
+                "--agencies", str(config.agencies),
+            )  # fmt: skip
+            state = json.loads(state_path.read_text())
+            results["setup"] = {
+                "seconds": round(time.monotonic() - step, 1),
+                "counts": state["counts"],
+                "inserted": state["inserted"],
+            }
         if "http" in config.sections:
             from benches.harness.web import run_http
 
@@ -152,6 +157,10 @@ def main(config: BenchConfig) -> int:
             from benches.harness.celery_bench import run_celery
 
             results["celery"] = run_celery(config, env, quiet, var, broker)
+        if "storage" in config.sections:
+            from benches.harness.storage_bench import run_storage
+
+            results["storage"] = run_storage(config, env, quiet, var)
     finally:
         broker.stop()
         results["seconds"] = round(time.monotonic() - started, 1)

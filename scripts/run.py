@@ -192,12 +192,12 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
         ),
         start_child(
             "worker",
-            [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker", "--concurrency", "2"],
             env,
         ),
         start_child(
             "beat",
-            [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info", "--schedule", schedule],
+            [PYTHON, "-m", "celery", "-A", "config", "--quiet", "beat", "--schedule", schedule],
             env,
         ),
     ]

@@ -52,6 +52,7 @@ from apps.certificates.verification import (
     verification_record,
     verification_refresh_on_commit,
 )
+from apps.core.storage import storage_errors
 from apps.core.tenancy import current_schema
 from apps.notifications.rendering import Template, language_of
 from apps.notifications.services import notification_enqueue
@@ -175,9 +176,12 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     pdf = html_to_pdf(html)
     certificate.sha256 = hashlib.sha256(pdf).hexdigest()
     storage = storages["default"]
-    certificate.file_path = storage.save(
-        f"{schema}/certificates/{now:%Y}/{certificate.pk}.pdf", ContentFile(pdf)
-    )
+    # Whole or nothing (AtomicFileSystemStorage); a full or unwritable store raises
+    # StorageFullError / StorageUnavailableError and the outbox retries the job later.
+    with storage_errors():
+        certificate.file_path = storage.save(
+            f"{schema}/certificates/{now:%Y}/{certificate.pk}.pdf", ContentFile(pdf)
+        )
     try:
         with transaction.atomic():
             certificate.save(force_insert=True)
@@ -208,11 +212,20 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
                 },
             )
     except Exception:
-        storage.delete(certificate.file_path)  # no orphan file for a certificate not recorded
+        _discard(storage, certificate.file_path)  # no orphan file for a certificate not recorded
         raise
     verification_refresh_on_commit(certificate)
     logger.info("certificate_issued", pdf_bytes=len(pdf))
     return certificate
+
+
+def _discard(storage: Any, name: str) -> None:
+    """Delete a file written for a certificate that was not recorded (best effort: the error
+    being raised must not be masked by a store that cannot delete either)."""
+    try:
+        storage.delete(name)
+    except Exception as exc:
+        logger.warning("certificate_file_discard_failed", exc_type=type(exc).__name__)
 
 
 @transaction.atomic

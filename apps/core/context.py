@@ -29,6 +29,19 @@ class WorkContext:
 _current: ContextVar[WorkContext | None] = ContextVar("guichet_work_context", default=None)
 
 
+@dataclass(frozen=True)
+class TaskRun:
+    """The Celery task being run: its name, id and the request id it was queued under."""
+
+    name: str
+    task_id: str
+    request_id: str
+
+
+# Set by the Celery signals of apps/core/taskcontext.py around each task.
+_task: ContextVar[TaskRun | None] = ContextVar("guichet_task_run", default=None)
+
+
 def new_request_id() -> str:
     """A fresh request id (UUID4 hex)."""
     return uuid.uuid4().hex
@@ -46,8 +59,21 @@ def set_context(context: WorkContext | None) -> None:
     """Replace the current context and the log context that mirrors it."""
     _current.set(context)
     structlog.contextvars.clear_contextvars()
+    task = _task.get()
+    if task is not None:
+        structlog.contextvars.bind_contextvars(task=task.name, task_id=task.task_id)
     if context is not None:
         structlog.contextvars.bind_contextvars(request_id=context.request_id)
+
+
+def current_task_run() -> TaskRun | None:
+    """The Celery task this thread is running, if any."""
+    return _task.get()
+
+
+def set_task_run(run: TaskRun | None) -> None:
+    """Mark the start (or, with None, the end) of a Celery task in this thread."""
+    _task.set(run)
 
 
 def bind_actor(*, actor_type: str, actor_id: str, actor_role: str = "") -> None:
@@ -59,5 +85,11 @@ def bind_actor(*, actor_type: str, actor_id: str, actor_role: str = "") -> None:
 
 
 def system_context(name: str) -> WorkContext:
-    """The context of a Celery task or management command named ``name``."""
-    return WorkContext(request_id=new_request_id(), actor_type="system", actor_id=name)
+    """The context of a Celery task or management command named ``name``.
+
+    Inside a task, the request id is the one of the request (or task) that queued it, so the
+    task's log lines and audit events can be found from the request that caused them.
+    """
+    task = _task.get()
+    request_id = task.request_id if task is not None else new_request_id()
+    return WorkContext(request_id=request_id, actor_type="system", actor_id=name)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import structlog
 from celery import shared_task
 
 from apps.audit.services import audit_record
 from apps.core.context import set_context, system_context
 from apps.core.tenancy import current_schema
+
+logger = structlog.get_logger(__name__)
 
 
 @shared_task(name="core.schema_probe", acks_late=True)
@@ -26,4 +29,5 @@ def schema_probe(*, marker: str) -> dict[str, object]:
         target_id=marker,
         changes={"found": {"old": None, "new": found}},
     )
+    logger.info("schema_probe_ran", schema=current_schema(), found=found)
     return {"schema": current_schema(), "found": found}

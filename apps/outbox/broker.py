@@ -24,6 +24,8 @@ from uuid import UUID
 
 from django.conf import settings
 
+from apps.core.taskcontext import task_headers
+
 # Seconds to wait for the broker: TCP handshake, and (Redis) each reply.
 PUBLISH_TIMEOUT = 1.0
 # A pooled connection that fails faster than this was most likely closed while idle (a broker
@@ -70,8 +72,9 @@ def _pool() -> Any:
 
 
 @contextmanager
-def broker_publisher() -> Iterator[Callable[[UUID], None]]:
-    """``publish(message_id)``: queue one ``outbox.deliver`` task, over one pooled connection.
+def broker_publisher() -> Iterator[Callable[[UUID, str], None]]:
+    """``publish(message_id, request_id)``: queue one ``outbox.deliver`` task, over one pooled
+    connection, under the request id stored on the row (its log lines carry it).
 
     Publishing is not retried, except once on a fresh connection when the pooled one turns out
     to have been closed while idle. After a failure the connection is dropped (the next user
@@ -85,17 +88,20 @@ def broker_publisher() -> Iterator[Callable[[UUID], None]]:
     may_reconnect = connection.connected  # only a connection that was open can have gone stale
     producer = app.amqp.Producer(connection, auto_declare=False)
 
-    def send(message_id: UUID) -> None:
+    def send(message_id: UUID, request_id: str) -> None:
         # ``producer`` is a real apply_async option the type stubs do not list.
         cast(Any, outbox_deliver).apply_async(
-            kwargs={"message_id": str(message_id)}, producer=producer, retry=False
+            kwargs={"message_id": str(message_id)},
+            producer=producer,
+            retry=False,
+            headers=task_headers(request_id),
         )
 
-    def publish(message_id: UUID) -> None:
+    def publish(message_id: UUID, request_id: str = "") -> None:
         nonlocal may_reconnect, producer
         started = time.monotonic()
         try:
-            send(message_id)
+            send(message_id, request_id)
         except Exception:
             connection.collect()  # drop the sockets without talking to the broker
             if not may_reconnect or time.monotonic() - started > STALE_CONNECTION_SECONDS:
@@ -103,7 +109,7 @@ def broker_publisher() -> Iterator[Callable[[UUID], None]]:
             may_reconnect = False
             producer = app.amqp.Producer(connection, auto_declare=False)
             try:
-                send(message_id)
+                send(message_id, request_id)
             except Exception:
                 connection.collect()
                 raise

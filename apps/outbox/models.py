@@ -53,6 +53,8 @@ class OutboxMessage(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     lease_until = models.DateTimeField(_("published, lease until"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # The request (or task) that wrote the row: its delivery task runs and logs under this id.
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     dead_at = models.DateTimeField(_("dead-lettered at"), null=True, blank=True)

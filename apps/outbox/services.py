@@ -35,6 +35,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.audit.services import audit_record
+from apps.core.context import get_context
 from apps.core.tenancy import current_schema
 from apps.outbox.broker import broker_publisher
 from apps.outbox.handlers import DeliveryError, handler_for
@@ -92,6 +93,7 @@ def outbox_enqueue(
         payload=payload,
         dedupe_key=dedupe_key,
         next_attempt_at=not_before or timezone.now(),
+        request_id=get_context().request_id[:64],
     )
     if dedupe_key:
         try:
@@ -188,7 +190,7 @@ def _relay(
     *,
     limit: int | None,
     message_ids: Sequence[UUID] | None,
-    publish: Callable[[UUID], None] | None,
+    publish: Callable[[UUID, str], None] | None,
 ) -> tuple[int, bool]:
     """``outbox_relay`` over ``publish`` (None: a publisher of its own, only if rows are due).
 
@@ -206,14 +208,14 @@ def _relay(
         )
         if message_ids is not None:
             claim = claim.filter(pk__in=list(message_ids))
-        rows = list(claim.order_by("next_attempt_at").values_list("pk", flat=True)[:batch])
+        rows = list(claim.order_by("next_attempt_at").values_list("pk", "request_id")[:batch])
         if not rows:
             return 0, False
         try:
             with ExitStack() as stack:
                 send = publish or stack.enter_context(broker_publisher())
-                for pk in rows:
-                    send(pk)
+                for pk, request_id in rows:
+                    send(pk, request_id)
                     published.append(pk)
         except Exception as exc:
             failed = True

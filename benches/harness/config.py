@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS_DIR = ROOT / "benches" / "results"
-SECTIONS = ("http", "tenancy", "celery")
+SECTIONS = ("http", "tenancy", "celery", "storage")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -43,8 +43,11 @@ class BenchConfig:
     creation_samples: int = 3  # agencies created and dropped again (BENCH_CREATION_SAMPLES)
     celery_noop_jobs: int = 2000  # BENCH_CELERY_NOOP_JOBS
     celery_notification_jobs: int = 300  # BENCH_CELERY_NOTIFICATION_JOBS
+    storage_uploads: int = 120  # 2 MiB uploads (and downloads) per backend (BENCH_STORAGE_UPLOADS)
+    storage_concurrency: int = 1  # clients of the storage section (BENCH_STORAGE_CONCURRENCY)
+    storage_workers: int = 2  # gunicorn workers of each storage server (BENCH_STORAGE_WORKERS)
     loadgen: str = "auto"  # auto, wrk or python (BENCH_LOADGEN)
-    sections: tuple[str, ...] = SECTIONS  # BENCH_ONLY=http,tenancy,celery
+    sections: tuple[str, ...] = SECTIONS  # BENCH_ONLY=http,tenancy,celery,storage
     endpoints: tuple[str, ...] = ()  # BENCH_ENDPOINTS (empty: all)
     gunicorn_workers: int = 0  # 0: config/gunicorn.conf.py's default (BENCH_GUNICORN_WORKERS)
     quick: bool = False
@@ -73,6 +76,9 @@ class BenchConfig:
             celery_notification_jobs=_env_int(
                 "BENCH_CELERY_NOTIFICATION_JOBS", cls.celery_notification_jobs
             ),
+            storage_uploads=_env_int("BENCH_STORAGE_UPLOADS", cls.storage_uploads),
+            storage_concurrency=_env_int("BENCH_STORAGE_CONCURRENCY", cls.storage_concurrency),
+            storage_workers=_env_int("BENCH_STORAGE_WORKERS", cls.storage_workers),
             loadgen=os.environ.get("BENCH_LOADGEN", cls.loadgen).strip() or cls.loadgen,
             sections=tuple(s.strip() for s in only.split(",") if s.strip()) or SECTIONS,
             endpoints=tuple(e.strip() for e in endpoints.split(",") if e.strip()),
@@ -93,6 +99,7 @@ class BenchConfig:
             celery_noop_jobs=min(self.celery_noop_jobs, 300),
             celery_notification_jobs=min(self.celery_notification_jobs, 60),
             submit_drafts=min(self.submit_drafts, 2500),
+            storage_uploads=min(self.storage_uploads, 20),
             quick=True,
         )
 

@@ -19,6 +19,7 @@ TARGETS = {
     "search_path_sets": 1,
     "agency_create_s": 2.0,
     "migrate_up_to_date_s": 15.0,
+    "storage_p95_ratio": 2.0,  # S3 (moto on loopback) p95 / filesystem p95, 2 MiB documents
 }
 
 
@@ -96,6 +97,19 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 else None,
             }
         )
+    storage = results.get("storage", {})
+    for backend, op in (("s3", "upload"), ("s3", "download"), ("s3-redirect", "download")):
+        fs, s3 = storage.get("filesystem", {}).get(op, {}), storage.get(backend, {}).get(op, {})
+        if fs.get("p95_ms") and s3.get("p95_ms"):
+            ratio = s3["p95_ms"] / fs["p95_ms"]
+            rows.append(
+                {
+                    "target": f"2 MiB {op}: {backend} p95 ≤ 2 × filesystem p95",
+                    "measured": f"{ratio:.2f} × ({s3['p95_ms']:.0f} / {fs['p95_ms']:.0f} ms)",
+                    "passed": ratio <= TARGETS["storage_p95_ratio"]
+                    and not (fs.get("errors") or s3.get("errors")),
+                }
+            )
     return rows
 
 
@@ -238,6 +252,30 @@ def markdown(results: dict[str, Any]) -> str:
                 )
         lines.append("")
         lines.append(f"Worker: {celery.get('worker')}; broker: {results.get('broker')}.")
+        lines.append("")
+    storage = results.get("storage", {})
+    if storage:
+        lines.append("## Object storage (2 MiB document through the API)")
+        lines.append("")
+        lines.append(
+            "| backend | operation | requests | errors | mean ms | p50 ms | p95 ms | p99 ms |"
+        )
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for backend in ("filesystem", "s3", "s3-redirect"):
+            for op in ("upload", "download"):
+                cell = storage.get(backend, {}).get(op, {})
+                if cell.get("count"):
+                    lines.append(
+                        f"| {backend} | {op} | {cell['count']} | {cell['errors']} "
+                        f"| {cell['mean_ms']:.1f} | {cell['p50_ms']:.1f} | {cell['p95_ms']:.1f} "
+                        f"| {cell['p99_ms']:.1f} |"
+                    )
+        lines.append("")
+        lines.append(
+            f"{storage.get('concurrency')} clients, keep-alive; three gunicorn servers of "
+            f"{storage.get('gunicorn_workers')} workers side by side; S3: "
+            f"{storage.get('s3_server')}; {storage.get('rounds')} alternating rounds."
+        )
         lines.append("")
     rows = verdicts(results)
     if rows:

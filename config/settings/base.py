@@ -290,6 +290,10 @@ REST_FRAMEWORK = {
 # Largest JSON (or form) body accepted; uploads have their own per-document limits.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Reverse proxies whose X-Forwarded-For names the client (addresses or networks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Retry-After of the 503/507 answered while a part is down (apps.core.outages).
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -330,22 +334,75 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-served/"
+
+
+def default_storage(bucket: str) -> dict[str, Any]:
+    """``STORAGES["default"]``: S3 object storage when ``bucket`` is set, else ``MEDIA_ROOT``.
+
+    Both refuse names outside the current agency's prefix (apps/core/storage.py); on local
+    disks a file appears whole or not at all (written under a temporary name, then linked).
+    Objects are private (no ACL granted) and never served by URL: the download views stream
+    them after the permission check. Credentials left empty fall back to boto3's own chain
+    (instance role).
+    """
+    if not bucket:
+        return {"BACKEND": "apps.core.storage.AgencyFileSystemStorage"}
+    return {
+        "BACKEND": "apps.core.storage_s3.AgencyS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("STORAGE_S3_REGION", default="") or None,
+            "access_key": env.str("STORAGE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("STORAGE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("STORAGE_S3_PREFIX", default=""),
+            "addressing_style": env.str("STORAGE_S3_ADDRESSING_STYLE", default="") or None,
+            "default_acl": None,  # the bucket's default: private
+            "querystring_auth": True,
+            "signature_version": "s3v4",  # signed URLs too (boto3 would sign them with v2)
+            # stream: this process streams the object; redirect: 302 to a signed URL.
+            "download_redirect": env.str("STORAGE_S3_DOWNLOADS", default="stream") == "redirect",
+            "querystring_expire": env.int("STORAGE_S3_URL_SECONDS", default=60),
+            # Names are UUIDs: no HEAD request to look for a free name before each upload.
+            "file_overwrite": True,
+            # A download is buffered in memory up to this, then in a temporary file.
+            "max_memory_size": 4 * 1024 * 1024,
+        },
+    }
+
+
+STORAGE_S3_BUCKET = env.str("STORAGE_S3_BUCKET", default="")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage(STORAGE_S3_BUCKET),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # --- Cache ------------------------------------------------------------------------------------
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        # Every key is prefixed with the current agency's schema.
+
+def cache_settings(redis_url: str) -> dict[str, Any]:
+    """``CACHES["default"]``: Redis (shared by every process and machine) when ``redis_url`` is
+    set, else per-process memory. Every key is prefixed with the current agency's schema.
+    """
+    tenant_keys = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     }
-}
+    if not redis_url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", **tenant_keys}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="guichet"),
+        # A cache that does not answer must not hold a request for long.
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+        **tenant_keys,
+    }
+
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {"default": cache_settings(REDIS_URL)}
 
 # --- Hot-key store (apps.hotkeys) ----------------------------------------------------------
 
@@ -425,7 +482,21 @@ GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="https://{domain}")
 # Without CELERY_BROKER_URL, Celery's filesystem transport under var/celery is used: real
 # worker processes, no broker server.
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+
+
+def broker_url(url: str) -> str:
+    """``url`` with a host name for the transports that need none (filesystem, memory).
+
+    kombu falls back to ``localhost`` for them but logs "No hostname was supplied" at every
+    connection it opens (so at every publish): naming it here keeps the logs clean.
+    """
+    parts = urlsplit(url)
+    if parts.scheme in {"filesystem", "memory"} and not parts.hostname:
+        return f"{parts.scheme}://localhost/{parts.path.lstrip('/')}"
+    return url
+
+
+CELERY_BROKER_URL = broker_url(env.str("CELERY_BROKER_URL", default="filesystem://"))
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -486,6 +557,12 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Metrics (apps/core/metrics.py) ------------------------------------------------------------
+
+# The business gauges (open, overdue, due-soon applications, outbox backlog...) are read with
+# two queries and shared through the cache for this long: scrapes inside the window cost none.
+METRICS_BUSINESS_CACHE_SECONDS = env.int("METRICS_BUSINESS_CACHE_SECONDS", default=30)
 
 # --- Logging ----------------------------------------------------------------------------------
 

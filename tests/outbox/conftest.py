@@ -36,7 +36,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> Published:
     def publisher() -> Iterator[Any]:
         record.connections += 1
 
-        def publish(message_id: UUID) -> None:
+        def publish(message_id: UUID, request_id: str = "") -> None:
             if record.fail_after is not None and len(record.ids) >= record.fail_after:
                 raise ConnectionRefusedError("broker down")
             record.ids.append(message_id)

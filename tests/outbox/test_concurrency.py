@@ -27,7 +27,7 @@ def test_concurrent_relays_never_publish_a_row_twice(agency_a, django_db_blocker
 
     @contextmanager
     def slow_publisher() -> Iterator[Any]:
-        def publish(message_id: Any) -> None:
+        def publish(message_id: Any, request_id: str = "") -> None:
             time.sleep(0.005)  # widen the window in which both relays run
             with lock:
                 published.append(message_id)

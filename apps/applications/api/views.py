@@ -16,7 +16,8 @@ from typing import Any, cast
 from uuid import UUID
 
 import structlog
-from django.http import FileResponse
+from django.core.exceptions import SuspiciousFileOperation
+from django.http.response import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -97,6 +98,10 @@ STAFF_TRANSITION_RESPONSES = {
 FILE_RESPONSE = OpenApiResponse(
     response=OpenApiTypes.BINARY, description="The document, as an attachment download."
 )
+# Object store in redirect mode (STORAGE_S3_DOWNLOADS=redirect): where to fetch the file.
+SIGNED_URL_REDIRECT = OpenApiResponse(
+    description="Redirect (Location) to a short-lived signed URL of the object store."
+)
 
 
 def not_found_probe(view_method: ViewMethod) -> ViewMethod:
@@ -129,19 +134,21 @@ def _if_match(request: Request) -> str | None:
     return request.headers.get("If-Match") or None
 
 
-def attachment_file_response(attachment: Attachment) -> FileResponse:
-    """Stream a stored document as a download that browsers will not render or sniff."""
+def attachment_file_response(attachment: Attachment) -> HttpResponseBase:
+    """Stream a stored document as a download that browsers will not render or sniff (or, in
+    the object store's redirect mode, send the caller to a short-lived signed URL of it)."""
     try:
-        handle = files.open_stored(attachment.file_path)
+        response = files.download_response(
+            attachment.file_path,
+            filename=attachment.original_name,
+            content_type=attachment.mime_type,
+        )
     except FileNotFoundError:
         logger.error("attachment_file_missing", attachment_id=str(attachment.id))
         raise AttachmentNotFound() from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.mime_type,
-    )
+    except SuspiciousFileOperation:  # a name outside this agency's prefix: never served
+        logger.error("attachment_outside_agency", attachment_id=str(attachment.id))
+        raise AttachmentNotFound() from None
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -346,7 +353,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="applications_attachments_download",
         summary="Download one of my documents",
-        responses={200: FILE_RESPONSE, **NOT_FOUND, **PROBLEM_RESPONSES},
+        responses={200: FILE_RESPONSE, 302: SIGNED_URL_REDIRECT, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["applications"],
     )
     @not_found_probe
@@ -594,7 +601,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="staff_applications_attachments_download",
         summary="Download a citizen's document (recorded in the audit trail)",
-        responses={200: FILE_RESPONSE, **NOT_FOUND, **PROBLEM_RESPONSES},
+        responses={200: FILE_RESPONSE, 302: SIGNED_URL_REDIRECT, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["staff"],
     )
     @not_found_probe

@@ -17,8 +17,9 @@ from typing import Any, cast
 from uuid import UUID
 
 import structlog
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
-from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import viewsets
@@ -47,6 +48,7 @@ from apps.certificates.verification import verification_lookup
 from apps.core.language import in_english
 from apps.core.openapi import PROBLEM_RESPONSES, problem
 from apps.core.pagination import PageNumberPagination
+from apps.core.storage import stored_file_download
 from apps.core.tenancy import current_schema
 from apps.core.throttling import AgencyRateThrottle, IPRateThrottle
 
@@ -243,24 +245,30 @@ class CertificateViewSet(viewsets.ViewSet):
         summary="Download the signed PDF",
         responses={
             200: OpenApiResponse(response=OpenApiTypes.BINARY, description="The PDF."),
+            302: OpenApiResponse(
+                description="Redirect (Location) to a short-lived signed URL of the object "
+                "store (STORAGE_S3_DOWNLOADS=redirect)."
+            ),
             **NOT_FOUND,
             **PROBLEM_RESPONSES,
         },
         tags=["certificates"],
     )
-    def download(self, request: Request, pk: UUID) -> FileResponse:
+    def download(self, request: Request, pk: UUID) -> HttpResponseBase:
         certificate = self._get(request, pk)
         try:
-            handle = storages["default"].open(certificate.file_path, "rb")
+            response = stored_file_download(
+                storages["default"],
+                certificate.file_path,
+                filename=f"{certificate.reference or certificate.pk}.pdf",
+                content_type="application/pdf",
+            )
         except FileNotFoundError:
             logger.error("certificate_file_missing", certificate_id=str(certificate.pk))
             raise CertificateNotFound() from None
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{certificate.reference or certificate.pk}.pdf",
-            content_type="application/pdf",
-        )
+        except SuspiciousFileOperation:  # a name outside this agency's prefix: never served
+            logger.error("certificate_outside_agency", certificate_id=str(certificate.pk))
+            raise CertificateNotFound() from None
         response["Cache-Control"] = "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response
