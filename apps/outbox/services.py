@@ -173,14 +173,34 @@ def _kick(message_ids: dict[str, list[UUID]]) -> None:
 # --- Relay ---------------------------------------------------------------------------------
 
 
-def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None = None) -> int:
+def outbox_relay(
+    *,
+    limit: int | None = None,
+    message_ids: Sequence[UUID] | None = None,
+    leased_before: datetime | None = None,
+) -> int:
     """Publish the due pending messages of the current schema; return how many were published.
 
-    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and leased once published, so relays
-    running at the same time (the after-commit kick, the periodic task, several workers)
-    never publish a row twice. A broker failure stops the batch; unpublished rows stay due.
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and leased once published (only then: a
+    row whose publishing failed stays due), so relays running at the same time (the
+    after-commit kick, the periodic task, several workers) never publish a row twice.
+    ``leased_before`` (a worker that has just reconnected to the broker) also takes the rows
+    leased before that moment: their published copies may have been lost with the broker.
+    A broker failure stops the batch; unpublished rows stay due.
     """
-    published, _failed = _relay(limit=limit, message_ids=message_ids, publish=None)
+    if limit is None:
+        # The whole backlog, batch after batch (a batch that published nothing ends it).
+        total = 0
+        while True:
+            published, failed = _relay(
+                limit=None, message_ids=message_ids, publish=None, leased_before=leased_before
+            )
+            total += published
+            if failed or published < int(settings.OUTBOX_RELAY_BATCH):
+                return total
+    published, _failed = _relay(
+        limit=limit, message_ids=message_ids, publish=None, leased_before=leased_before
+    )
     return published
 
 
@@ -189,6 +209,7 @@ def _relay(
     limit: int | None,
     message_ids: Sequence[UUID] | None,
     publish: Callable[[UUID], None] | None,
+    leased_before: datetime | None = None,
 ) -> tuple[int, bool]:
     """``outbox_relay`` over ``publish`` (None: a publisher of its own, only if rows are due).
 
@@ -198,11 +219,15 @@ def _relay(
     batch = limit or int(settings.OUTBOX_RELAY_BATCH)
     published: list[UUID] = []
     failed = False
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    if leased_before is not None:
+        # lease_until is (time of publishing) + lease: published before ``leased_before``.
+        free |= Q(lease_until__lt=leased_before + lease())
     with transaction.atomic():
         claim = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+            .filter(free)
         )
         if message_ids is not None:
             claim = claim.filter(pk__in=list(message_ids))

@@ -422,6 +422,26 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Without socket timeouts redis-py waits for the operating system (minutes) on a broker that
+    # vanished without closing its sockets; the health check finds a dead idle connection.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0),
+        "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=4.0),
+        "socket_keepalive": True,
+        "health_check_interval": env.int("CELERY_BROKER_HEALTH_CHECK_SECONDS", default=10),
+        "retry_on_timeout": True,
+    }
+# Worker and beat reconnect by themselves however long the broker is away (Celery's default
+# gives up after 100 attempts, and a worker that starts while the broker is down exits);
+# retries back off up to CELERY_BROKER_RETRY_MAX_SECONDS between attempts.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=4.0)
+# Longest wait between two reconnection attempts of a worker (config/celery.py).
+CELERY_BROKER_RETRY_MAX_SECONDS = env.float("CELERY_BROKER_RETRY_MAX_SECONDS", default=2.0)
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
