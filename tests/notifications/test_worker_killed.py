@@ -78,7 +78,7 @@ def test_a_worker_killed_after_the_gateway_took_the_sms_never_sends_it_twice(
             slug=slug, name_fr="Agence arrêt", name_en="Kill agency", domain=f"{slug}.local"
         )
         schema = agency.schema_name
-        citizen = UserFactory(email="", phone="+22895001122")
+        citizen = UserFactory(email=None, phone="+22895001122")
         try:
             simple_service(schema)
             worker.start()
