@@ -405,6 +405,9 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 # Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+# Certificate files that no certificate names (a job killed between writing the file and
+# recording it) are deleted by the sweep once older than this (younger ones may be committing).
+CERTIFICATES_ORPHAN_GRACE_SECONDS = env.int("CERTIFICATES_ORPHAN_GRACE_SECONDS", default=3600)
 # Verification answers (valid / revoked / unknown) are cached this long in the hot-key store.
 CERTIFICATE_VERIFY_CACHE_SECONDS = env.int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=60)
 # Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
@@ -478,6 +481,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "outbox-purge-sent": {
         "task": "outbox.purge_all",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Delete certificate files no certificate names (interrupted document jobs), per agency.
+    "certificates-sweep-orphans": {
+        "task": "certificates.sweep_orphans_all",
+        "schedule": env.int("CERTIFICATES_SWEEP_INTERVAL_SECONDS", default=3600),
     },
     # Remind agents of applications whose deadline is near; one task per active agency.
     "notifications-deadline-reminders": {
