@@ -30,6 +30,7 @@ import json
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -211,6 +212,21 @@ class Stack:
     def worker_ready(self) -> bool:
         """The worker's log says it is consuming."""
         return self.worker.log.exists() and "ready." in self.worker.log.read_text(errors="replace")
+
+    def certificate_files(self) -> set[str]:
+        """Certificate PDFs on disk (names relative to the media folder)."""
+        media = self.var / "media"
+        folder = media / self.state["schema"] / "certificates"
+        if not folder.exists():
+            return set()
+        return {str(p.relative_to(media)) for p in folder.rglob("*.pdf")}
+
+    def certificate_names(self) -> set[str]:
+        """The files the certificate rows name."""
+        schema = self.state["schema"]
+        with self.sql() as connection:
+            query = f'SELECT file_path FROM "{schema}".certificates_certificate'
+            return {row[0] for row in connection.execute(query).fetchall()}
 
     def worker_log_count(self, text: str) -> int:
         """How many lines of the worker's log contain ``text``."""
@@ -569,25 +585,49 @@ def case_worker_kill_notifications(stack: Stack) -> CaseResult:
 
 
 def case_worker_kill_certificates(stack: Stack) -> CaseResult:
-    """Kill the worker at random instants while it issues certificates."""
+    """Kill the worker while it issues certificates: the instant a PDF appears that no row
+    names yet (between writing the file and committing the row: the orphan-making instant),
+    and at random instants when none is caught."""
     since = stack.now()
     count = int(os.environ.get("CHAOS_CERTIFICATES", "20"))
     kills = 0
+    caught: list[str] = []  # files that had no row when the worker was killed
     approving = threading.Thread(
         target=stack.run, args=("-m", "chaos.seed", "approve", "--count", str(count)), daemon=True
     )
     approving.start()
     rng = random.Random(13)
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and kills < 6:
-        time.sleep(rng.uniform(1.5, 4.0))
-        rows = stack.outbox(since, "document")
-        if rows and all(r[3] != "pending" for r in rows) and not approving.is_alive():
-            break
-        if stack.worker.alive and any(r[3] == "pending" for r in rows):
-            stack.worker.kill()
+    next_random_kill = time.monotonic() + rng.uniform(2.0, 5.0)
+    schema = stack.state["schema"]
+    names_query = f'SELECT file_path FROM "{schema}".certificates_certificate'
+    # One connection for the whole watch: the window lasts milliseconds.
+    with stack.sql() as watch:
+        while time.monotonic() < deadline and kills < 8:
+            time.sleep(0.005)
+            if not stack.worker.alive:
+                continue
+            files = stack.certificate_files()
+            names = {row[0] for row in watch.execute(names_query).fetchall()} if files else set()
+            unrecorded = files - names
+            if not unrecorded and time.monotonic() < next_random_kill:
+                continue
+            pending = watch.execute(
+                f'SELECT count(*) FROM "{schema}".outbox_outboxmessage '
+                "WHERE kind = 'document' AND status = 'pending' AND created_at >= %s",
+                [since],
+            ).fetchone()[0]
+            if not unrecorded and not pending:
+                if not approving.is_alive():
+                    break
+                continue
+            stack.worker.kill()  # at once: the file may be recorded any millisecond now
             kills += 1
-            stack.restart_worker_later(1.0)
+            time.sleep(1.0)  # the killed transaction is rolled back by now
+            still = unrecorded - {row[0] for row in watch.execute(names_query).fetchall()}
+            caught += sorted(still)
+            stack.restart_worker_later(0.0)
+            next_random_kill = time.monotonic() + rng.uniform(2.0, 5.0)
     approving.join(300)
     last_kill = time.monotonic()
     done = wait_until(
@@ -599,19 +639,13 @@ def case_worker_kill_certificates(stack: Stack) -> CaseResult:
     )
     finished = time.monotonic()
     schema = stack.state["schema"]
+    names = stack.certificate_names()
     with stack.sql() as connection:
-        names = {
-            row[0]
-            for row in connection.execute(
-                f'SELECT file_path FROM "{schema}".certificates_certificate'
-            ).fetchall()
-        }
         per_application = connection.execute(
             f'SELECT count(*) FROM "{schema}".certificates_certificate '
             "GROUP BY application_id HAVING count(*) > 1"
         ).fetchall()
-    folder = stack.var / "media"
-    files = {str(p.relative_to(folder)) for p in (folder / schema / "certificates").rglob("*.pdf")}
+    files = stack.certificate_files()
     orphans = sorted(files - names)
     missing = sorted(names - files)
     rows = stack.outbox(since, "document")
@@ -625,7 +659,12 @@ def case_worker_kill_certificates(stack: Stack) -> CaseResult:
         recovery_seconds=round(finished - last_kill, 1) if done else None,
         target="0 orphan files, one certificate per application",
         passed=bool(done and not orphans and not missing and not per_application),
-        details={"kills": kills, "orphan_files": len(orphans), "rows_without_file": len(missing)},
+        details={
+            "kills": kills,
+            "kills_between_file_and_row": len(caught),
+            "orphan_files": len(orphans),
+            "rows_without_file": len(missing),
+        },
     )
 
 
@@ -711,7 +750,13 @@ def markdown(results: list[CaseResult], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # the stack is stopped by the finally blocks
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(CASES), help="comma-separated cases")
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory")

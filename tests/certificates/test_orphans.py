@@ -127,3 +127,8 @@ def test_the_command_and_the_tasks_sweep_every_agency(certificate, media_root, m
     call_command("certificates_sweep_orphans", "--grace-seconds", "0", stdout=out)
     assert "agence_a: deleted 0 orphan file(s)" in out.getvalue()
     assert _files(media_root) == [certificate.file_path]
+
+
+def test_beat_runs_the_sweep(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["certificates-sweep-orphans"]
+    assert entry["task"] == certificates_sweep_orphans_all.name
