@@ -13,8 +13,9 @@ by client reference and answers the status query (``chaos/gateway.py``). Cases:
    (``pg_ctl restart -m fast``); errors must stop within 5 s of its return;
 3. ``worker-kill-notifications``: the gateway kills the worker's whole process group (SIGKILL)
    the instant it receives some of the messages, before it answers; 0 duplicates;
-4. ``worker-kill-certificates``: the worker is killed at random instants while it issues
-   certificates; 0 orphan files, every certificate issued once;
+4. ``worker-kill-certificates``: the worker is killed while it issues certificates, the instant
+   a PDF exists that no row names yet (file writes are confirmed late: ``chaos/storage.py``);
+   0 orphan files, every certificate issued once;
 5. ``hotkeys-full``: the hot-key store is filled until it refuses writes, then freed; readiness
    and sign-in are watched; sign-in must work again without a restart.
 
@@ -220,6 +221,13 @@ class Stack:
         if not folder.exists():
             return set()
         return {str(p.relative_to(media)) for p in folder.rglob("*.pdf")}
+
+    def modified_ns(self, name: str) -> int:
+        """Modification time of a media file (0 if it is gone)."""
+        try:
+            return (self.var / "media" / name).stat().st_mtime_ns
+        except OSError:
+            return 0
 
     def certificate_names(self) -> set[str]:
         """The files the certificate rows name."""
@@ -587,7 +595,7 @@ def case_worker_kill_notifications(stack: Stack) -> CaseResult:
 def case_worker_kill_certificates(stack: Stack) -> CaseResult:
     """Kill the worker while it issues certificates: the instant a PDF appears that no row
     names yet (between writing the file and committing the row: the orphan-making instant),
-    and at random instants when none is caught."""
+    and at a random instant when none was caught for 15-25 s."""
     since = stack.now()
     count = int(os.environ.get("CHAOS_CERTIFICATES", "20"))
     kills = 0
@@ -598,10 +606,11 @@ def case_worker_kill_certificates(stack: Stack) -> CaseResult:
     approving.start()
     rng = random.Random(13)
     deadline = time.monotonic() + 240
-    next_random_kill = time.monotonic() + rng.uniform(2.0, 5.0)
+    next_random_kill = time.monotonic() + rng.uniform(15.0, 25.0)
     schema = stack.state["schema"]
     names_query = f'SELECT file_path FROM "{schema}".certificates_certificate'
     # One connection for the whole watch: the window lasts milliseconds.
+    seen: set[tuple[str, int]] = set()
     with stack.sql() as watch:
         while time.monotonic() < deadline and kills < 8:
             time.sleep(0.005)
@@ -609,7 +618,11 @@ def case_worker_kill_certificates(stack: Stack) -> CaseResult:
                 continue
             files = stack.certificate_files()
             names = {row[0] for row in watch.execute(names_query).fetchall()} if files else set()
-            unrecorded = files - names
+            # Only a file written since it was last looked at: a job is between its write and
+            # its commit right now (an orphan left earlier is not a reason to kill again).
+            fresh = {(name, stack.modified_ns(name)) for name in files - names} - seen
+            seen |= fresh
+            unrecorded = {name for name, _ in fresh}
             if not unrecorded and time.monotonic() < next_random_kill:
                 continue
             pending = watch.execute(
@@ -627,7 +640,7 @@ def case_worker_kill_certificates(stack: Stack) -> CaseResult:
             still = unrecorded - {row[0] for row in watch.execute(names_query).fetchall()}
             caught += sorted(still)
             stack.restart_worker_later(0.0)
-            next_random_kill = time.monotonic() + rng.uniform(2.0, 5.0)
+            next_random_kill = time.monotonic() + rng.uniform(15.0, 25.0)
     approving.join(300)
     last_kill = time.monotonic()
     done = wait_until(
