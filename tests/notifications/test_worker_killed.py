@@ -11,6 +11,7 @@ message there, and marks it sent; without one it does not send it again and mark
 
 from __future__ import annotations
 
+import shutil
 import uuid
 
 import pytest
@@ -38,6 +39,7 @@ def _sms_rows(schema: str) -> list[OutboxMessage]:
         ]
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 @pytest.mark.broker
 @pytest.mark.slow
 @pytest.mark.parametrize(
