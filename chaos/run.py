@@ -64,6 +64,8 @@ from chaos.stack import (  # noqa: E402
 PYTHON = sys.executable
 RESULTS = ROOT / "chaos" / "results"
 OUTAGE_SECONDS = float(os.environ.get("CHAOS_OUTAGE_SECONDS", "40"))
+# An in-doubt attempt whose message the gateway had (JSON or Python-dict log lines).
+FOUND_AT_GATEWAY = r"""['"]verdict['"]: ['"]delivered['"]"""
 CASES = (
     "broker-outage",
     "database-restart",
@@ -114,7 +116,11 @@ class Stack:
             workdir / "web.log",
         )
         self.worker = celery_worker(
-            env=self.env, log=workdir / "worker.log", queue="guichet-chaos", concurrency=2
+            # INFO: "ready." and the in-doubt verdicts are read from the worker's log.
+            env={**self.env, "LOG_LEVEL": "INFO"},
+            log=workdir / "worker.log",
+            queue="guichet-chaos",
+            concurrency=2,
         )
         self.beat = Process(
             "beat",
@@ -237,11 +243,15 @@ class Stack:
             return {row[0] for row in connection.execute(query).fetchall()}
 
     def worker_log_count(self, text: str) -> int:
-        """How many lines of the worker's log contain ``text``."""
+        """How many in-doubt lines of the worker's log match the regular expression ``text``
+        (JSON or Python-dict log lines)."""
         if not self.worker.log.exists():
             return 0
         lines = self.worker.log.read_text(errors="replace").splitlines()
-        return sum(1 for line in lines if text in line and "outbox_attempt_in_doubt" in line)
+        pattern = re.compile(text)
+        return sum(
+            1 for line in lines if pattern.search(line) and "outbox_attempt_in_doubt" in line
+        )
 
     def down(self) -> None:
         """Stop every process and the database."""
@@ -585,7 +595,7 @@ def case_worker_kill_notifications(stack: Stack) -> CaseResult:
         ),
         details={
             "kills": len(kills),
-            "in_doubt_found_at_gateway": stack.worker_log_count("'verdict': 'delivered'"),
+            "in_doubt_found_at_gateway": stack.worker_log_count(FOUND_AT_GATEWAY),
             "unknown": figures["unknown"],
             "dead": figures["dead"],
         },
