@@ -15,7 +15,7 @@ COV_MIN ?= 95
 export COV_MIN
 VAR_DIR := $(or $(GUICHET_VAR_DIR),var)
 
-.PHONY: help venv run test lint fmt schema bench bench-hotkeys clean-var requirements
+.PHONY: help venv run test lint fmt schema bench bench-hotkeys chaos clean-var requirements
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ bench: $(STAMP) ## the platform benchmarks (benches/run.py), on embedded service
 
 bench-hotkeys: $(STAMP) ## the hot-key store benchmark
 	$(PY) benches/bench_hotkeys.py
+
+chaos: $(STAMP) ## fault-injection suite on a throw-away loopback stack (chaos/README.md; not in make test)
+	$(PY) chaos/run.py $(CHAOS_ARGS)
 
 clean-var: ## stop the embedded PostgreSQL and delete every local state in var/
 	@if [ -x $(PY) ]; then $(PY) scripts/services.py stop-postgres; fi

@@ -458,6 +458,9 @@ SMS_FILE_DIR = Path(env.str("SMS_FILE_DIR", default=str(VAR_DIR / "sms")))
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="GUICHET")
+# Status query of the gateway by client reference ({reference}), asked after an interrupted
+# attempt; without it such an SMS is not sent twice but marked "unknown" for an operator.
+SMS_GATEWAY_STATUS_URL = env.str("SMS_GATEWAY_STATUS_URL", default="")
 SMS_GATEWAY_CONNECT_TIMEOUT = env.float("SMS_GATEWAY_CONNECT_TIMEOUT", default=3.0)
 SMS_GATEWAY_READ_TIMEOUT = env.float("SMS_GATEWAY_READ_TIMEOUT", default=10.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Guichet <no-reply@guichet.localhost>")
@@ -472,6 +475,9 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 # Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+# Certificate files that no certificate names (a job killed between writing the file and
+# recording it) are deleted by the sweep once older than this (younger ones may be committing).
+CERTIFICATES_ORPHAN_GRACE_SECONDS = env.int("CERTIFICATES_ORPHAN_GRACE_SECONDS", default=3600)
 # Verification answers (valid / revoked / unknown) are cached this long in the hot-key store.
 CERTIFICATE_VERIFY_CACHE_SECONDS = env.int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=60)
 # Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
@@ -506,6 +512,26 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Without socket timeouts redis-py waits for the operating system (minutes) on a broker that
+    # vanished without closing its sockets; the health check finds a dead idle connection.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0),
+        "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=4.0),
+        "socket_keepalive": True,
+        "health_check_interval": env.int("CELERY_BROKER_HEALTH_CHECK_SECONDS", default=10),
+        "retry_on_timeout": True,
+    }
+# Worker and beat reconnect by themselves however long the broker is away (Celery's default
+# gives up after 100 attempts, and a worker that starts while the broker is down exits);
+# retries back off up to CELERY_BROKER_RETRY_MAX_SECONDS between attempts.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=4.0)
+# Longest wait between two reconnection attempts of a worker (config/celery.py).
+CELERY_BROKER_RETRY_MAX_SECONDS = env.float("CELERY_BROKER_RETRY_MAX_SECONDS", default=2.0)
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -539,6 +565,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "outbox-purge-sent": {
         "task": "outbox.purge_all",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Delete certificate files no certificate names (interrupted document jobs), per agency.
+    "certificates-sweep-orphans": {
+        "task": "certificates.sweep_orphans_all",
+        "schedule": env.int("CERTIFICATES_SWEEP_INTERVAL_SECONDS", default=3600),
     },
     # Remind agents of applications whose deadline is near; one task per active agency.
     "notifications-deadline-reminders": {
