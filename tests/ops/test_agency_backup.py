@@ -62,9 +62,11 @@ class Source:
     certificates: list[str]
 
 
-def _tool(name: str) -> Path:
+def _tool(name: str, blocker: Any) -> Path:
+    """The client tool of the server's version, or a skip saying which was not found."""
     try:
-        return postgres_tool(name)
+        with blocker.unblock():
+            return postgres_tool(name)
     except BackupError as exc:
         pytest.skip(str(exc))
 
@@ -152,7 +154,7 @@ def target(
     django_db_setup: None, django_db_blocker: Any, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
     """An empty database with the production roles; dropped, roles too, at the end."""
-    psql = _tool("psql")
+    psql = _tool("psql", django_db_blocker)
     tag = secrets.token_hex(4)
     database = f"{connection.settings_dict['NAME']}_restore_{tag}"[:63]
     owner, app = f"guichet_owner_{tag}", f"guichet_app_{tag}"
@@ -220,7 +222,7 @@ def test_an_agency_dumped_and_restored_into_an_empty_database_verifies_and_goes_
     source, target, tmp_path, django_db_blocker
 ):
     for name in ("pg_dump", "pg_restore"):
-        _tool(name)
+        _tool(name, django_db_blocker)
     dump = tmp_path / "agency.tar"
     with django_db_blocker.unblock():
         call_command("agency_dump", source.agency.slug, str(dump))
@@ -308,8 +310,8 @@ def test_an_agency_lost_from_the_live_platform_is_restored_in_place(
 ):
     # The platform lives on; one agency's schema and public rows are lost. Its people are
     # still there (kept as they are) and so are its files (left alone when identical).
-    _tool("pg_dump")
-    _tool("pg_restore")
+    _tool("pg_dump", django_db_blocker)
+    _tool("pg_restore", django_db_blocker)
     dump = tmp_path / "agency.tar"
     slug, schema = source.agency.slug, source.agency.schema_name
     with django_db_blocker.unblock():
