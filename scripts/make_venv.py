@@ -23,6 +23,7 @@ from pathlib import Path
 TICK_SECONDS = 10.0
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==")
 _COLLECTING = re.compile(r"^Collecting (\S+)")
+_PROCESSING = re.compile(r"^Processing (\S+)")
 # pip's per-package chatter, replaced by the one line above.
 _CHATTER = (
     "  Using cached",
@@ -61,19 +62,46 @@ def installed_count(venv_dir: Path) -> int:
     return sum(1 for _ in venv_dir.glob("lib/python*/site-packages/*.dist-info"))
 
 
+def _package(line: str) -> str | None:
+    """``name==version`` (or pip's requirement text) of a line starting a package, else None."""
+    match = _COLLECTING.match(line)
+    if match:
+        return match.group(1)
+    match = _PROCESSING.match(line)
+    if match:  # a local wheel or archive: name-version-... in its file name
+        name, _, rest = Path(match.group(1)).name.partition("-")
+        return f"{name}=={rest.split('-')[0]}" if rest else name
+    return None
+
+
 def condense(lines: Iterable[str], total: int) -> Iterable[str]:
-    """pip's output lines -> the lines to print (numbered ``Collecting``, chatter dropped)."""
+    """pip's output lines -> the lines to print (numbered packages, chatter dropped).
+
+    A warning repeated with other quoted values (one per package for a misconfigured index)
+    is printed once, and the count of the others at the end.
+    """
     collected = 0
+    seen_warnings: set[str] = set()
+    repeated = 0
     for line in lines:
         line = line.rstrip("\n")
-        match = _COLLECTING.match(line)
-        if match:
+        package = _package(line)
+        if package is not None:
             collected += 1
-            yield f"[venv] {collected}/{total} {match.group(1)}"
+            yield f"[venv] {collected}/{total} {package}"
         elif line.startswith("Installing collected packages"):
             yield f"[venv] installing {collected} packages (a line every {TICK_SECONDS:.0f} s)"
+        elif line.startswith("WARNING:"):
+            shape = re.sub(r"'[^']*'", "'…'", line)
+            if shape in seen_warnings:
+                repeated += 1
+                continue
+            seen_warnings.add(shape)
+            yield line
         elif line.strip() and not line.startswith(_CHATTER):
             yield line
+    if repeated:
+        yield f"[venv] {repeated} repeated warnings not shown"
 
 
 def install(venv_dir: Path, requirements: Path) -> int:

@@ -134,6 +134,7 @@ def _libpq_env() -> dict[str, str]:
         "PGUSER": db.get("USER") or "",
         "PGPASSWORD": db.get("PASSWORD") or "",
         "PGDATABASE": db.get("NAME") or "",
+        "PGSSLMODE": (db.get("OPTIONS") or {}).get("sslmode") or "",
     }
     env.update({key: value for key, value in values.items() if value})
     return env
@@ -201,13 +202,26 @@ def _primary_key(table: str) -> tuple[str, str]:
     return row[0], row[1]
 
 
+def _column_type(table: str, column: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attname = %s",
+            [f'public."{table}"', column],
+        )
+        return str(cursor.fetchone()[0])
+
+
 def _rows(table: str, column: str, values: set[Any]) -> list[dict[str, Any]]:
+    """Rows of ``public.<table>`` whose ``column`` is one of ``values`` (as JSON objects)."""
     if not values:
         return []
+    # The values are cast to the column's type, not the column to text: its index is used.
+    column_type = _column_type(table, column)
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT row_to_json(t)::text FROM public."{table}" t '  # noqa: S608 - catalogue names
-            f'WHERE t."{column}"::text = ANY(%s)',
+            f'WHERE t."{column}" = ANY(%s::text[]::{column_type}[])',
             [sorted(str(value) for value in values)],
         )
         return [json.loads(text) for (text,) in cursor.fetchall()]

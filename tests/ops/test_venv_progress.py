@@ -38,19 +38,25 @@ def test_pip_chatter_becomes_one_numbered_line_per_package():
         "  Using cached django-5.2.8-py3-none-any.whl (8.3 MB)\n",
         "Collecting celery==5.5.3\n",
         "  Downloading celery-5.5.3-py3-none-any.whl (438 kB)\n",
+        "Processing /opt/wheels/attrs-26.1.0-py3-none-any.whl (from -r requirements.txt)\n",
         "WARNING: something pip wants you to read\n",
-        "Installing collected packages: django, celery\n",
+        "WARNING: Location 'file:///x/a/' is ignored\n",
+        "WARNING: Location 'file:///x/b/' is ignored\n",
+        "Installing collected packages: django, celery, attrs\n",
         "Successfully installed celery-5.5.3 django-5.2.8\n",
     ]
 
-    lines = list(venv_progress.condense(pip_output, total=2))
+    lines = list(venv_progress.condense(pip_output, total=3))
 
     assert lines == [
-        "[venv] 1/2 django==5.2.8",
-        "[venv] 2/2 celery==5.5.3",
+        "[venv] 1/3 django==5.2.8",
+        "[venv] 2/3 celery==5.5.3",
+        "[venv] 3/3 attrs==26.1.0",
         "WARNING: something pip wants you to read",
-        "[venv] installing 2 packages (a line every 10 s)",
+        "WARNING: Location 'file:///x/a/' is ignored",
+        "[venv] installing 3 packages (a line every 10 s)",
         "Successfully installed celery-5.5.3 django-5.2.8",
+        "[venv] 1 repeated warnings not shown",
     ]
 
 
