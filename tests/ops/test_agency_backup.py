@@ -71,20 +71,20 @@ def _tool(name: str, blocker: Any) -> Path:
         pytest.skip(str(exc))
 
 
-@pytest.fixture
-def source(
-    django_db_setup: None, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Source]:
-    """A committed agency with real data, removed (schema and public rows) at the end."""
-    # Deliveries stay in the agency's outbox (dumped with it) rather than reach the test broker.
-    monkeypatch.setattr(outbox_services, "broker_publisher", _no_broker)
+@pytest.fixture(scope="module")
+def source(django_db_setup: None, django_db_blocker: Any) -> Iterator[Source]:
+    """A committed agency with real data, shared by this module's tests (the in-place restore
+    runs last and leaves it restored), removed (schema and public rows) at the end."""
     tag = secrets.token_hex(3)
     slug = f"repetition-{tag}"
-    with django_db_blocker.unblock():
-        set_context(system_context("restore_rehearsal"))
-        agency = agency_create(slug=slug, name_fr="Répétition", name_en="Rehearsal")
-        people: list[User] = []
-        try:
+    people: list[User] = []
+    agency: Agency | None = None
+    try:
+        # Deliveries stay in the agency's outbox (dumped with it), away from the test broker.
+        with pytest.MonkeyPatch.context() as patch, django_db_blocker.unblock():
+            patch.setattr(outbox_services, "broker_publisher", _no_broker)
+            set_context(system_context("restore_rehearsal"))
+            agency = agency_create(slug=slug, name_fr="Répétition", name_en="Rehearsal")
             for role in (Role.AGENT, Role.SUPERVISOR):
                 staff = User.objects.create_user(email=f"{role}-{tag}@{slug}.localhost")
                 people.append(staff)
@@ -106,13 +106,15 @@ def source(
                     Application.objects.exclude(reference=None).values_list("reference", flat=True)
                 )
                 codes = list(Certificate.objects.values_list("reference", flat=True))
-            assert codes, "the rehearsal needs issued certificates"
-            yield Source(agency, citizens, references[-1], sorted(codes))
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{agency.schema_name}" CASCADE')
-            connection.set_schema_to_public()
-            Agency.objects.filter(pk=agency.pk).delete()  # with its domains, memberships, ...
+        assert codes, "the rehearsal needs issued certificates"
+        yield Source(agency, citizens, references[-1], sorted(codes))
+    finally:
+        with django_db_blocker.unblock():
+            if agency is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f'DROP SCHEMA IF EXISTS "{agency.schema_name}" CASCADE')
+                connection.set_schema_to_public()
+                Agency.objects.filter(pk=agency.pk).delete()  # with its domains, memberships...
             # Not User.delete(): the ORM would look for the agency tables in the public schema.
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -327,6 +329,7 @@ def test_an_agency_lost_from_the_live_platform_is_restored_in_place(
         call_command("audit_verify", "--agency", slug, "--no-record", stdout=verified)
 
         agency = Agency.objects.get(slug=slug)
+        domain = agency.domains.get().domain
         with schema_context(schema):
             certificates = sorted(Certificate.objects.values_list("reference", flat=True))
         platform_event = AuditEvent.objects.filter(
@@ -336,6 +339,6 @@ def test_an_agency_lost_from_the_live_platform_is_restored_in_place(
     assert "0 files written" in restored.getvalue()  # all of them were still there
     assert f"{schema}: OK" in verified.getvalue()
     assert agency.pk == source.agency.pk
-    assert agency.domains.get().domain == f"{slug}.localhost"
+    assert domain == f"{slug}.localhost"
     assert certificates == source.certificates
     assert platform_event

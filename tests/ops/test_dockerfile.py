@@ -248,8 +248,9 @@ def test_every_build_step_of_the_dockerfile_runs_without_a_secret(tmp_path):
 def test_build_settings_collect_the_static_files_production_serves():
     script = (
         "import importlib, json, sys; m = importlib.import_module(sys.argv[1]); "
-        "print(json.dumps({k: str(getattr(m, k)) for k in "
-        "('STATIC_URL', 'STATIC_ROOT', 'STORAGES', 'WHITENOISE_USE_FINDERS', 'INSTALLED_APPS')}))"
+        "values = {k: str(getattr(m, k)) for k in "
+        "('STATIC_URL', 'STATIC_ROOT', 'WHITENOISE_USE_FINDERS', 'INSTALLED_APPS')}; "
+        "values['staticfiles'] = str(m.STORAGES['staticfiles']); print(json.dumps(values))"
     )
     secrets = {name: "x" * 64 for name in SECRETS if name != "DATABASE_URL"}
     secrets["AUDIT_SIGNING_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
