@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 import stat
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 
 from apps.agencies import backup
-from apps.agencies.backup import BackupError, agency_restore, postgres_tool
+from apps.agencies.backup import BackupError, agency_restore, archive, postgres_tool
+from apps.agencies.backup.tools import run_tool
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +66,7 @@ def _manifest(**changes: Any) -> dict[str, Any]:
         "version": backup.FORMAT_VERSION,
         "slug": "archivee",
         "schema": "archivee",
-        "public_migrations": [list(item) for item in backup._public_migrations()],
+        "public_migrations": [list(item) for item in backup.public_migrations()],
         "tables": {},
         **changes,
     }
@@ -104,3 +108,27 @@ def test_an_archive_of_another_kind_is_refused(tmp_path):
         pass
     with pytest.raises(BackupError, match="missing members"):
         agency_restore(path=tmp_path / "b.tar")
+
+
+def test_a_stored_file_that_differs_from_the_backup_is_replaced_an_identical_one_kept(tmp_path):
+    storage = storages["default"]
+    schema = f"restore_files_{secrets.token_hex(4)}"
+    (tmp_path / schema).mkdir()
+    (tmp_path / schema / "same.pdf").write_bytes(b"same")
+    (tmp_path / schema / "changed.pdf").write_bytes(b"from the backup")
+    storage.save(f"{schema}/same.pdf", ContentFile(b"same"))
+    storage.save(f"{schema}/changed.pdf", ContentFile(b"damaged"))
+    try:
+        written, present = archive._restore_files(tmp_path, schema)
+
+        assert (written, present) == (1, 1)
+        with storage.open(f"{schema}/changed.pdf", "rb") as handle:
+            assert handle.read() == b"from the backup"
+    finally:
+        for name in ("same.pdf", "changed.pdf"):
+            storage.delete(f"{schema}/{name}")
+
+
+def test_a_failing_client_tool_reports_its_error():
+    with pytest.raises(BackupError, match="false failed"):
+        run_tool(["false"])
