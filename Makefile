@@ -22,9 +22,10 @@ help: ## list the targets
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (only when they changed)
 
+# scripts/make_venv.py prints a line per package and, while pip installs (minutes the first
+# time), a line every 10 s with the count of packages installed so far.
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@$(PYTHON3) scripts/make_venv.py $(VENV) requirements-dev.txt
 	@touch $@
 
 run: $(STAMP) ## the whole platform on embedded defaults (Ctrl-C stops it)
