@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.test_deploy import production_secrets
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 # What python:3.11-slim sets (its PATH puts /usr/local/bin, where its python is, first).
@@ -252,8 +254,8 @@ def test_build_settings_collect_the_static_files_production_serves():
         "('STATIC_URL', 'STATIC_ROOT', 'WHITENOISE_USE_FINDERS', 'INSTALLED_APPS')}; "
         "values['staticfiles'] = str(m.STORAGES['staticfiles']); print(json.dumps(values))"
     )
-    secrets = {name: "x" * 64 for name in SECRETS if name != "DATABASE_URL"}
-    secrets["AUDIT_SIGNING_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    # Proper values: production refuses weak or repeated keys (config/settings/key_checks.py).
+    secrets = production_secrets()
     base_env = {
         "PATH": os.environ["PATH"],
         "STATIC_ROOT": "/app/staticfiles",
