@@ -20,6 +20,8 @@ class CoreConfig(AppConfig):
 
         from django.conf import settings
 
+        from apps.core import openapi_hooks  # noqa: F401  (registers the schema extension)
+
         if str(settings.CELERY_BROKER_URL).startswith("filesystem"):
             for name, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items():
                 if name.endswith("folder") or name.startswith("data_folder"):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,7 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
     """List, create, deactivate and reactivate agencies."""
 
     permission_classes = (IsPlatformAdmin,)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="platform_agencies_list",
@@ -83,7 +85,7 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
         request=None,
         responses={
             200: AgencyOutputSerializer,
-            404: OpenApiResponse(description="No such agency."),
+            404: problem(_("No such agency.")),
         },
         tags=["platform"],
     )

@@ -155,6 +155,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
     """A citizen's own applications in this agency."""
 
     permission_classes = (IsCitizen,)
+    pagination_class = PageNumberPagination
 
     def _detail(self, request: Request, pk: UUID, *, code: int = status.HTTP_200_OK) -> Response:
         application = selectors.application_get_for_citizen(
@@ -617,6 +618,7 @@ class MyApplicationViewSet(viewsets.ViewSet):
     """The citizen's applications in every agency, from the public index."""
 
     permission_classes = (IsCitizen,)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="me_applications_list",

@@ -7,7 +7,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from apps.audit.export import audit_export_start
 from apps.audit.selectors import audit_event_list
 from apps.audit.signing import ALGORITHM, schema_key
 from apps.core.openapi import PROBLEM_RESPONSES
+from apps.core.pagination import CursorPagination
 from apps.core.renderers import JSONRenderer
 from apps.core.tenancy import current_schema
 
@@ -37,8 +37,6 @@ class AuditEventCursorPagination(CursorPagination):
 
     ordering = "-sequence"
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -199,6 +199,7 @@ class CertificateViewSet(viewsets.ViewSet):
     """Issued certificates: the holder's own, or the agency's for its staff."""
 
     permission_classes = (IsCitizenOrStaff,)
+    pagination_class = PageNumberPagination
 
     def get_permissions(self) -> list[Any]:
         if self.action == "revoke":

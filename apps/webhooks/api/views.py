@@ -34,6 +34,7 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
     """A partner's endpoints for this agency's events."""
 
     permission_classes = (partner_with_scope(SCOPE),)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="webhooks_subscriptions_list",
