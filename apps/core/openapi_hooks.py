@@ -1,5 +1,6 @@
 """drf-spectacular hooks and extensions that make the published contract exact, centrally.
 
+* path parameters are described by what they identify (``PATH_PARAMETERS``);
 * every error response (4xx, 5xx) is ``application/problem+json`` with the ``Problem`` schema;
 * every operation declares the statuses any operation can answer (shared responses under
   ``components/responses``): 401 bad credentials, 403 when it needs a permission, 404 when its
@@ -37,6 +38,7 @@ SHARED_RESPONSES: dict[str, tuple[str, Any]] = {
     ),
     "Forbidden": ("403", _("The caller is authenticated but not allowed (`permission_denied`).")),
     "NotFound": ("404", _("Nothing at this address for this caller (`not_found`).")),
+    "PageNotFound": ("404", _("No such page of the list (`not_found`).")),
     "NotAcceptable": ("406", _("The `Accept` header asks for a format the API cannot give.")),
     "PayloadTooLarge": ("413", _("The body is larger than the platform accepts.")),
     "UnsupportedMediaType": (
@@ -51,6 +53,25 @@ SHARED_RESPONSES: dict[str, tuple[str, Any]] = {
             "(`service_unavailable`); retry later."
         ),
     ),
+}
+
+# Path parameters, by the path segment before them: what the value identifies.
+PATH_PARAMETERS: dict[tuple[str, str], Any] = {
+    ("applications", "id"): _("The application's identifier (UUID)."),
+    ("attachments", "attachment_pk"): _("The attachment's identifier (UUID)."),
+    ("certificates", "id"): _("The certificate's identifier (UUID)."),
+    ("subscriptions", "id"): _("The webhook subscription's identifier (UUID)."),
+    ("services", "code"): _("Code of the service in this agency (e.g. `acte-naissance`)."),
+    ("verify", "code"): _("The verification code printed on the certificate."),
+    ("agencies", "slug"): _("Slug of the agency (e.g. `etat-civil`)."),
+}
+
+# Success answers that say no more than their status.
+SUCCESS_DESCRIPTIONS: dict[str, Any] = {
+    "200": _("Done: the answer body is below."),
+    "201": _("Created: the new resource is below."),
+    "202": _("Accepted: it will be carried out shortly."),
+    "204": _("Done; nothing to return."),
 }
 
 PROBLEM_EXAMPLE = {
@@ -97,11 +118,24 @@ def _shared_names(path: str, operation: dict[str, Any]) -> list[str]:
         names.append("Forbidden")
     if "{" in path:
         names.append("NotFound")
+    elif any(p.get("name") == "page" for p in operation.get("parameters", [])):
+        names.append("PageNotFound")
     if "requestBody" in operation:
         names += ["BadRequest", "PayloadTooLarge", "UnsupportedMediaType"]
     elif any(p.get("in") == "query" for p in operation.get("parameters", [])):
         names.append("BadRequest")
     return names
+
+
+def _describe_path_parameters(path: str, operation: dict[str, Any]) -> None:
+    segments = path.strip("/").split("/")
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") != "path" or parameter.get("description"):
+            continue
+        position = segments.index("{" + parameter["name"] + "}")
+        key = (segments[position - 1], parameter["name"])
+        if key in PATH_PARAMETERS:
+            parameter["description"] = PATH_PARAMETERS[key]
 
 
 def problem_responses_hook(
@@ -121,9 +155,12 @@ def problem_responses_hook(
         }
     for path, operation in _operations(result):
         responses = operation.setdefault("responses", {})
+        _describe_path_parameters(path, operation)
         for status, response in responses.items():
             if status.isdigit() and int(status) >= 400 and "$ref" not in response:
                 response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}
+            elif not response.get("description") and status in SUCCESS_DESCRIPTIONS:
+                response["description"] = SUCCESS_DESCRIPTIONS[status]
         for name in _shared_names(path, operation):
             status = SHARED_RESPONSES[name][0]
             responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
@@ -52,7 +53,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="audit_events_list",
-        summary="List the agency's audit events (newest first, cursor pagination)",
+        summary=_("List the agency's audit events (newest first, cursor pagination)"),
         responses={200: AuditEventOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["audit"],
     )
@@ -68,18 +69,27 @@ class AuditExportViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="audit_export",
-        summary="Export the agency's audit chain as JSON Lines with its signed checkpoint",
-        description=(
+        summary=_("Export the agency's audit chain as JSON Lines with its signed checkpoint"),
+        description=_(
             "One canonical event per line, in chain order; the last line is "
             '`{"export": ..., "checkpoint": ..., "public_key": ..., "key_id": ...}`. '
             "See docs/audit.md to verify an export without Guichet's code."
         ),
         parameters=[
-            OpenApiParameter("from_sequence", int, description="First sequence (default 1)."),
-            OpenApiParameter("to_sequence", int, description="Last sequence (default: head)."),
+            OpenApiParameter("from_sequence", int, description=_("First sequence (default 1).")),
+            OpenApiParameter("to_sequence", int, description=_("Last sequence (default: head).")),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "ndjson"],
+                description=_(
+                    "Optional format override; the export is JSON Lines either way (`json` "
+                    "only changes the media type of error answers)."
+                ),
+            ),
         ],
         responses={
-            (200, NDJSON): OpenApiResponse(OpenApiTypes.STR, description="JSON Lines."),
+            (200, NDJSON): OpenApiResponse(OpenApiTypes.STR, description=_("JSON Lines.")),
             **PROBLEM_RESPONSES,
         },
         tags=["audit"],
@@ -107,7 +117,7 @@ class AuditPublicKeyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="audit_public_key",
-        summary="The Ed25519 public key the agency's audit checkpoints are signed with",
+        summary=_("The Ed25519 public key the agency's audit checkpoints are signed with"),
         responses={200: AuditPublicKeyOutputSerializer},
         auth=[],
         tags=["audit"],
