@@ -11,10 +11,21 @@ operations_urlpatterns = [
     path("metrics", core_views.metrics_view, name="metrics"),
 ]
 
+# The HTML pages answer GET only: their template renderer cannot render OPTIONS metadata.
+HTML_PAGE_METHODS = ["get", "head"]
+
 docs_urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=HTML_PAGE_METHODS),
+        name="swagger-ui",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", http_method_names=HTML_PAGE_METHODS),
+        name="redoc",
+    ),
 ]
 
 identity_urlpatterns = [path("api/v1/", include("apps.accounts.api.urls"))]
