@@ -113,6 +113,8 @@ GUICHET_PUBLIC_HOSTS: list[str] = env.list(
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestContextMiddleware",
+    # Every error under /api/ is a problem document, whatever answered it (DEBUG too).
+    "apps.core.middleware.ProblemDocumentMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.agencies.middleware.AgencyMiddleware",

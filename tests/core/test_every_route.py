@@ -5,7 +5,8 @@ The routes are read from the URL confs themselves (``config.urls_tenant`` on an 
 covered without touching this test. Each route gets ``OPTIONS``; ``GET`` with hostile query
 parameters (calendar edges for every date filter, NUL, huge numbers); and every write method
 with JSON nested thousands of levels deep, with a NUL character and with a lone surrogate, as
-an anonymous caller and with each kind of token the host accepts. Throttles are off so that
+an anonymous caller and with each kind of token the host accepts. Every error answered under
+``/api/`` must also be a problem document. Throttles are off so that
 every request reaches the code under test; ids are those of real objects where the route names
 a ``pk`` (an application of the citizen, submitted), random UUIDs elsewhere.
 """
@@ -103,7 +104,11 @@ def concrete_paths(urlconf: str, ids: dict[str, str]) -> list[str]:
 
 
 def assert_no_server_error(response: Any, what: str) -> None:
+    """No 5xx; and under /api/, every error is a problem document."""
     assert response.status_code < 500, (what, response.status_code, response.content[:300])
+    if response.status_code >= 400 and response.request["PATH_INFO"].startswith("/api/"):
+        content_type = response["Content-Type"]
+        assert content_type.startswith("application/problem+json"), (what, content_type)
 
 
 @pytest.fixture
