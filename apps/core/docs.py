@@ -15,6 +15,8 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+# The HTML pages answer GET only: their template renderer cannot render OPTIONS metadata.
+HTML_PAGE_METHODS = ["get", "head"]
 # Inline scripts and styles: the pages' own start-up code and the viewers' generated styles.
 # Blob workers: ReDoc's search index.
 DOCS_CONTENT_SECURITY_POLICY = "; ".join(
@@ -47,9 +49,11 @@ class SwaggerView(_SelfContainedDocs, SpectacularSwaggerView):
     """Swagger UI of this host's schema (``?lang=en`` for English)."""
 
     template_name = "docs/swagger_ui.html"
+    http_method_names = HTML_PAGE_METHODS
 
 
 class RedocView(_SelfContainedDocs, SpectacularRedocView):
     """ReDoc of this host's schema (``?lang=en`` for English)."""
 
     template_name = "docs/redoc.html"
+    http_method_names = HTML_PAGE_METHODS

@@ -7,6 +7,7 @@ code or personal data: log identifiers (UUIDs) and event names instead.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import structlog
@@ -58,3 +59,13 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
             "celery": {"level": "INFO"},
         },
     }
+
+
+def log_uncaught_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
+    """``got_request_exception`` receiver: log an exception no view handled, once, with the
+    request id bound — raised by a view outside DRF or by a middleware, with DEBUG on or off
+    (``django.request`` itself is silenced to avoid duplicates)."""
+    exc_type = sys.exc_info()[0]
+    structlog.get_logger("guichet.request").exception(
+        "unhandled_exception", exc_type=getattr(exc_type, "__name__", "")
+    )

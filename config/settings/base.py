@@ -113,6 +113,8 @@ GUICHET_PUBLIC_HOSTS: list[str] = env.list(
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestContextMiddleware",
+    # Every error under /api/ is a problem document, whatever answered it (DEBUG too).
+    "apps.core.middleware.ProblemDocumentMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.agencies.middleware.AgencyMiddleware",
@@ -243,10 +245,12 @@ AUTH_STATELESS_USERS = env.bool("AUTH_STATELESS_USERS", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.AgencyBoundJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every body is checked once by these parsers: depth, NUL and lone surrogates.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
+        "apps.core.parsers.JSONParser",
+        "apps.core.parsers.MultiPartParser",
     ],
+    "DEFAULT_METADATA_CLASS": "apps.core.metadata.APIMetadata",
     "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
@@ -278,6 +282,8 @@ REST_FRAMEWORK = {
 # Largest JSON (or form) body accepted; uploads have their own per-document limits.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Deepest nesting of a JSON body (apps/core/parsers.py); deeper bodies are 400 json_too_deep.
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

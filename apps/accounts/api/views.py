@@ -9,7 +9,6 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +33,7 @@ from apps.accounts.api.serializers import (
 from apps.accounts.models import Membership, User
 from apps.accounts.permissions import IsAgencyStaff, IsPerson
 from apps.core.openapi import PROBLEM_RESPONSES, problem
+from apps.core.parsers import FormParser, JSONParser
 from apps.core.throttling import ScopedHotKeyRateThrottle
 from apps.idempotency.decorators import IDEMPOTENCY_RESPONSES, idempotent
 
