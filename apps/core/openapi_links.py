@@ -25,7 +25,7 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
     ("applications_create", "201"): {
         "Retrieve": ("applications_retrieve", APPLICATION_ID),
         "UpdateForm": ("applications_update_form", WITH_ETAG),
-        "Attach": ("applications_attachments_create", APPLICATION_ID),
+        "Attach": ("applications_attachments_create", WITH_ETAG),
         "Submit": ("applications_submit", WITH_ETAG),
         "Withdraw": ("applications_withdraw", WITH_ETAG),
     },

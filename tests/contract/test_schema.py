@@ -128,3 +128,26 @@ def test_the_idempotency_key_format_is_declared_as_checked(served_schema, key, v
     except IdempotencyKeyInvalid:
         accepted = False
     assert accepted is valid
+
+
+def test_the_workflow_is_declared_with_links(served_schema):
+    agency = served_schema(HOST_A)["paths"]
+    public = served_schema(PUBLIC_HOST)["paths"]
+
+    create = agency["/api/v1/applications/"]["post"]["responses"]["201"]["links"]
+    assert create["Submit"] == {
+        "operationId": "applications_submit",
+        "parameters": {"id": "$response.body#/id", "header.If-Match": "$response.header.ETag"},
+    }
+    submit = agency["/api/v1/applications/{id}/submit/"]["post"]["responses"]["200"]["links"]
+    assert submit["Take"]["operationId"] == "staff_applications_take"
+    take = agency["/api/v1/staff/applications/{id}/take/"]["post"]["responses"]["200"]["links"]
+    assert {link["operationId"] for link in take.values()} >= {
+        "staff_applications_approve",
+        "staff_applications_reject",
+        "staff_applications_request_info",
+    }
+    agencies = public["/api/v1/platform/agencies/"]["post"]["responses"]["201"]["links"]
+    assert agencies["Retrieve"]["parameters"] == {"slug": "$response.body#/slug"}
+    # Only operations of the same schema are linked.
+    assert "links" not in public["/api/v1/me/applications/"]["get"]["responses"]["200"]
