@@ -281,6 +281,14 @@ REST_FRAMEWORK = {
 # Largest JSON (or form) body accepted; uploads have their own per-document limits.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Uploaded documents that would harm an agent's viewer are refused (apps/applications/
+# inspection.py): images above this many pixels, PDFs whose streams inflate past the ratio
+# (times the file's size) or the absolute number of bytes.
+ATTACHMENT_IMAGE_MAX_PIXELS = env.int("ATTACHMENT_IMAGE_MAX_PIXELS", default=50_000_000)
+ATTACHMENT_PDF_MAX_INFLATE_RATIO = env.int("ATTACHMENT_PDF_MAX_INFLATE_RATIO", default=100)
+ATTACHMENT_PDF_MAX_INFLATED_BYTES = env.int(
+    "ATTACHMENT_PDF_MAX_INFLATED_BYTES", default=256 * 1024 * 1024
+)
 # Deepest nesting of a JSON body (apps/core/parsers.py); deeper bodies are 400 json_too_deep.
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
