@@ -75,6 +75,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 
 TENANT_APPS = [
@@ -116,6 +117,7 @@ MIDDLEWARE = [
     # Every error under /api/ is a problem document, whatever answered it (DEBUG too).
     "apps.core.middleware.ProblemDocumentMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.csp.HTMLContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.agencies.middleware.AgencyMiddleware",
     "apps.core.middleware.BodySizeLimitMiddleware",
@@ -495,6 +497,29 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json or console
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # --- Security defaults (production.py hardens transport) --------------------------------------
+
+# Content-Security-Policy of the HTML pages (apps/core/csp.py, django-csp): the console, the
+# API docs and the certificate pages load scripts, styles, fonts and images from this origin
+# only. Inline styles stay allowed (the admin's and Swagger UI's style attributes, ReDoc's
+# generated styles); inline scripts do not. ReDoc renders its schema in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>` reads it; without one it
+# is served only with DEBUG on (`make run`), and answers 404 otherwise (production).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
