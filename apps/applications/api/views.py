@@ -327,8 +327,12 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
         description=_(
             "The type is sniffed from the content (never from the name or Content-Type): 415 "
             "attachment_type_refused for a type the document does not accept (executables and "
-            "scripts never), 413 attachment_too_large over its size limit. Nothing is stored "
-            "when refused."
+            "scripts never), 413 attachment_too_large over its size limit. The content is then "
+            "read: 422 attachment_image_too_large (more pixels than allowed), "
+            "attachment_inflates_too_much (a PDF whose streams expand far beyond the file), "
+            "attachment_active_content (a PDF with JavaScript or launch actions), "
+            "attachment_encrypted (an encrypted PDF), attachment_unreadable (damaged, or a "
+            "variant that cannot be checked). Nothing is stored when refused."
         ),
         parameters=[OPTIONAL_IF_MATCH_PARAMETER],
         request={"multipart/form-data": AttachmentUploadInputSerializer},
@@ -337,6 +341,11 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
             413: problem(_("Larger than the document type allows (attachment_too_large).")),
             415: problem(_("Not a type this document accepts (attachment_type_refused).")),
             **TRANSITION_RESPONSES,
+            422: problem(
+                "Content that would harm a viewer: attachment_image_too_large, "
+                "attachment_inflates_too_much, attachment_active_content, attachment_encrypted, "
+                "attachment_unreadable."
+            ),
         },
         tags=["applications"],
     )
