@@ -15,7 +15,7 @@ COV_MIN ?= 95
 export COV_MIN
 VAR_DIR := $(or $(GUICHET_VAR_DIR),var)
 
-.PHONY: help venv run test lint fmt schema bench bench-hotkeys chaos clean-var requirements
+.PHONY: help venv run test fuzz lint fmt schema bench bench-hotkeys chaos clean-var requirements
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,10 @@ run: $(STAMP) ## the whole platform on embedded defaults (Ctrl-C stops it)
 
 test: $(STAMP) ## every test and check (coverage gate: COV_MIN, default 95)
 	$(PY) scripts/services.py exec -- bash scripts/test.sh
+
+fuzz: $(STAMP) ## deep schemathesis run of both schemas, with the stateful workflow walk
+	GUICHET_FUZZ=deep $(PY) scripts/services.py exec -- \
+		$(PY) -m pytest tests/contract/test_fuzz.py -q -rs -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, formatting and mypy, without the tests
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,10 @@
 """Routes served on every host: operations endpoints, API docs, identity."""
 
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.urls import URLPattern, include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from apps.core import views as core_views
+from apps.core.docs import RedocView, SwaggerView
 
 operations_urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -11,10 +12,18 @@ operations_urlpatterns = [
     path("metrics", core_views.metrics_view, name="metrics"),
 ]
 
-docs_urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-]
+
+def docs_urlpatterns(urlconf: str) -> list[URLPattern]:
+    """The schema and its two documentation pages, describing the routes of ``urlconf``.
+
+    Without an explicit urlconf drf-spectacular describes ``ROOT_URLCONF`` (the agency routes)
+    on every host, the public one included.
+    """
+    return [
+        path("api/schema/", SpectacularAPIView.as_view(urlconf=urlconf), name="schema"),
+        path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+        path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
+    ]
+
 
 identity_urlpatterns = [path("api/v1/", include("apps.accounts.api.urls"))]

@@ -8,7 +8,7 @@ from config.urls_common import docs_urlpatterns, identity_urlpatterns, operation
 
 urlpatterns = [
     *operations_urlpatterns,
-    *docs_urlpatterns,
+    *docs_urlpatterns("config.urls_public"),
     *identity_urlpatterns,
     path("api/v1/", include("apps.agencies.api.urls")),
     path("api/v1/", include("apps.directory.api.urls")),

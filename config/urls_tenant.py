@@ -9,7 +9,7 @@ from config.urls_common import docs_urlpatterns, identity_urlpatterns, operation
 
 urlpatterns = [
     *operations_urlpatterns,
-    *docs_urlpatterns,
+    *docs_urlpatterns("config.urls_tenant"),
     *identity_urlpatterns,
     path("api/v1/", include(partner_urlpatterns)),
     path("api/v1/audit/", include("apps.audit.api.urls")),

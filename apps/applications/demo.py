@@ -22,6 +22,7 @@ from apps.accounts.models import Membership, Role, User
 from apps.agencies.models import Agency
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.samples import SAMPLE_TYPES, sample_file
 from apps.catalogue.models import Service
 from apps.catalogue.selectors import service_list_published
 from apps.catalogue.validation import form_data_errors
@@ -29,12 +30,6 @@ from apps.catalogue.validation import form_data_errors
 # Each demo citizen gets, per agency, one application in each of these states.
 DEMO_STATES = ("draft", "submitted", "in_review", "info_requested", "approved", "rejected")
 
-SAMPLE_FILES = {
-    "application/pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>"
-    b"\n%%EOF\n",
-    "image/png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32,
-    "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 32,
-}
 SAMPLE_STRINGS = {
     "date": "1994-03-17",
     "date-time": "2026-01-05T09:30:00+00:00",
@@ -86,9 +81,10 @@ def sample_value(schema: Any) -> Any:
 
 def _sample_upload(document_type: dict[str, Any]) -> SimpleUploadedFile | None:
     for mime in document_type.get("mime_types") or []:
-        if mime in SAMPLE_FILES:
+        if mime in SAMPLE_TYPES:
             extension = {"application/pdf": "pdf", "image/png": "png"}.get(mime, "jpg")
-            return SimpleUploadedFile(f"{document_type['code']}.{extension}", SAMPLE_FILES[mime])
+            name = f"{document_type['code']}.{extension}"
+            return SimpleUploadedFile(name, sample_file(mime))
     return None
 
 

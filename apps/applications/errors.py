@@ -152,3 +152,46 @@ class AttachmentTooLarge(ApplicationError):
     status = 413
     code = "attachment_too_large"
     default_detail = _("The file is larger than allowed for this document.")
+
+
+class AttachmentImageTooLarge(ApplicationError):
+    """The image has more pixels than ``ATTACHMENT_IMAGE_MAX_PIXELS`` (422; a decompression bomb
+    or a picture no viewer should have to open). ``max_pixels`` gives the limit."""
+
+    status = 422
+    code = "attachment_image_too_large"
+    default_detail = _("The image has too many pixels; send a smaller picture or scan.")
+
+
+class AttachmentInflatesTooMuch(ApplicationError):
+    """The PDF's streams decode to far more data than the file holds (422; a PDF bomb)."""
+
+    status = 422
+    code = "attachment_inflates_too_much"
+    default_detail = _("The PDF expands to too much data once opened; send a simpler file.")
+
+
+class AttachmentActiveContent(ApplicationError):
+    """The PDF holds JavaScript or actions that launch programs or load data (422)."""
+
+    status = 422
+    code = "attachment_active_content"
+    default_detail = _(
+        "The PDF holds scripts or automatic actions; send a plain PDF (print it to PDF again)."
+    )
+
+
+class AttachmentEncrypted(ApplicationError):
+    """The PDF is encrypted or password-protected, so it cannot be checked (422)."""
+
+    status = 422
+    code = "attachment_encrypted"
+    default_detail = _("The PDF is encrypted or protected by a password; send it unprotected.")
+
+
+class AttachmentUnreadable(ApplicationError):
+    """The file claims a type (by its content) but cannot be read as one (422)."""
+
+    status = 422
+    code = "attachment_unreadable"
+    default_detail = _("The file is damaged or in a variant that cannot be checked.")

@@ -26,6 +26,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from apps.core import outages
 from apps.core.context import get_context
 from apps.core.errors import ApplicationError
+from apps.core.renderers import encodable
 from apps.hotkeys.base import StoreUnavailable
 
 logger = structlog.get_logger(__name__)
@@ -80,14 +81,15 @@ def problem_document(
         "type": f"{PROBLEM_TYPE_BASE}{code}",
         "title": str(TITLES.get(status, _("Error"))),
         "status": status,
-        "detail": str(detail),
+        # Messages may echo the caller's input: never let text that cannot be encoded through.
+        "detail": encodable(str(detail)),
         "code": code,
         "request_id": get_context().request_id,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = encodable(errors)
     if extra:
-        body.update(extra)
+        body.update(encodable(extra))
     return body
 
 

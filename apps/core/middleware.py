@@ -1,4 +1,4 @@
-"""Request-wide middleware: request id and access log, body size limit."""
+"""Request-wide middleware: request id and access log, problem documents, body size limit."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from apps.core import metrics, outages
+from apps.core import metrics
 from apps.core.context import WorkContext, new_request_id, set_context
-from apps.core.exceptions import problem_response
+from apps.core.exceptions import PROBLEM_CONTENT_TYPE, problem_response
 
 logger = structlog.get_logger("guichet.request")
 
@@ -92,16 +96,6 @@ class RequestContextMiddleware:
         set_context(None)
         return response
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        """Log unhandled exceptions once, with the request id, before handler500 answers.
-
-        A dependency outage is not a defect: handler500 logs it as ``dependency_outage``
-        (no stack trace) and answers 503.
-        """
-        if outages.outage_for(exception) is not None:
-            return
-        logger.exception("unhandled_exception", exc_type=type(exception).__name__)
-
 
 class BodySizeLimitMiddleware:
     """Refuse bodies over the limit with 413 before any parser reads them.
@@ -132,3 +126,73 @@ class BodySizeLimitMiddleware:
                 % {"limit": limit},
             )
         return self.get_response(request)
+
+
+API_PREFIX = "/api/"
+# Codes of the answers Django itself gives (outside DRF), by status; stable like every code.
+DJANGO_ERROR_CODES: dict[int, str] = {
+    400: "bad_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    500: "internal_error",
+}
+DJANGO_ERROR_DETAILS: dict[int, Any] = {
+    404: gettext_lazy("Not found."),
+    405: gettext_lazy("This method is not allowed here."),
+    500: gettext_lazy("An unexpected error occurred. Quote the request id when reporting it."),
+}
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class ProblemDocumentMiddleware:
+    """Every error answered under ``/api/`` is ``application/problem+json``, in every mode.
+
+    DRF's exception handler shapes the errors of the API views; this catches the answers that
+    Django gives before or around them: a refused ``Host`` (``DisallowedHost``: 400
+    ``host_not_allowed``), and with ``DEBUG`` on, the technical 404 page listing every URL
+    pattern and the technical 500 page. Anything under ``/api/`` with a status of 400 or more
+    that is not a problem document already is replaced by one for its status, in the caller's
+    language, with the request id. The console (``/admin/``) and the other pages keep Django's
+    HTML answers. It sits right inside ``RequestContextMiddleware`` so that the request id is
+    bound and every other middleware's answer passes through it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path_info.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE)
+        ):
+            return self.problem_for(request, response)
+        return response
+
+    def problem_for(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """The problem document standing in for Django's answer ``response``."""
+        status = response.status_code
+        code = DJANGO_ERROR_CODES.get(status, "error")
+        # A refused Host fails before LocaleMiddleware: pick the caller's language here.
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            detail = DJANGO_ERROR_DETAILS.get(status, _("The request could not be processed."))
+            if status == 400 and not _host_allowed(request):
+                code, detail = "host_not_allowed", _("This host name is not served here.")
+            problem = problem_response(status=status, code=code, detail=detail)
+            problem["Content-Language"] = language
+        for name in KEPT_HEADERS:
+            if name in response:
+                problem[name] = response[name]
+        return problem
+
+
+def _host_allowed(request: HttpRequest) -> bool:
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False
+    return True

@@ -25,8 +25,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,6 +34,7 @@ from apps.core.openapi import problem
 from apps.idempotency.errors import IdempotencyKeyRequired
 from apps.idempotency.services import (
     HEADER,
+    KEY_PATTERN,
     caller_identity,
     idempotent_execute,
     parse_key,
@@ -44,9 +45,14 @@ ViewMethod = TypeVar("ViewMethod", bound=Callable[..., Response])
 
 # Add these to an idempotent action's @extend_schema responses.
 IDEMPOTENCY_RESPONSES = {
-    409: problem("A request with this Idempotency-Key is still running (idempotency_in_progress)."),
-    422: problem("The Idempotency-Key was used with another request (idempotency_key_reused)."),
+    409: problem(
+        _("A request with this Idempotency-Key is still running (idempotency_in_progress).")
+    ),
+    422: problem(_("The Idempotency-Key was used with another request (idempotency_key_reused).")),
 }
+
+# The header's format as parse_key checks it (visible ASCII, 1 to 255 characters).
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN}
 
 
 def idempotent(*, scope: str, required: bool = True) -> Callable[[ViewMethod], ViewMethod]:
@@ -72,15 +78,16 @@ def idempotent(*, scope: str, required: bool = True) -> Callable[[ViewMethod], V
 
         parameter = OpenApiParameter(
             name=HEADER,
-            type=OpenApiTypes.STR,
+            type=KEY_SCHEMA,
             location=OpenApiParameter.HEADER,
             required=required,
-            description=(
+            description=_(
                 "1–255 visible ASCII characters (a UUID is a good choice). A retry with the same "
                 "key and body replays the first answer (header Idempotent-Replayed: true) for "
                 "24 hours; the same key with another body is 422; while the first request is "
                 "still running, 409."
             ),
+            examples=[OpenApiExample("uuid", value="0b8f5c1e-4d6a-4f3b-9a2e-7c1d5e8f9a0b")],
         )
         return cast(ViewMethod, extend_schema(parameters=[parameter])(wrapper))
 

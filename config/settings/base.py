@@ -75,6 +75,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 
 TENANT_APPS = [
@@ -113,7 +114,10 @@ GUICHET_PUBLIC_HOSTS: list[str] = env.list(
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestContextMiddleware",
+    # Every error under /api/ is a problem document, whatever answered it (DEBUG too).
+    "apps.core.middleware.ProblemDocumentMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.csp.HTMLContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.agencies.middleware.AgencyMiddleware",
     "apps.core.middleware.BodySizeLimitMiddleware",
@@ -256,11 +260,14 @@ AUTH_REVOCATION_POLL_SECONDS = env.float("AUTH_REVOCATION_POLL_SECONDS", default
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.AgencyBoundJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every body is checked once by these parsers: depth, NUL and lone surrogates.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
+        "apps.core.parsers.JSONParser",
+        "apps.core.parsers.MultiPartParser",
     ],
+    "DEFAULT_METADATA_CLASS": "apps.core.metadata.APIMetadata",
     "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -294,6 +301,16 @@ API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Retry-After of the 503/507 answered while a part is down (apps.core.outages).
 OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# Uploaded documents that would harm an agent's viewer are refused (apps/applications/
+# inspection.py): images above this many pixels, PDFs whose streams inflate past the ratio
+# (times the file's size) or the absolute number of bytes.
+ATTACHMENT_IMAGE_MAX_PIXELS = env.int("ATTACHMENT_IMAGE_MAX_PIXELS", default=50_000_000)
+ATTACHMENT_PDF_MAX_INFLATE_RATIO = env.int("ATTACHMENT_PDF_MAX_INFLATE_RATIO", default=100)
+ATTACHMENT_PDF_MAX_INFLATED_BYTES = env.int(
+    "ATTACHMENT_PDF_MAX_INFLATED_BYTES", default=256 * 1024 * 1024
+)
+# Deepest nesting of a JSON body (apps/core/parsers.py); deeper bodies are 400 json_too_deep.
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -317,6 +334,15 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"bearerAuth": []}],
+    # apps/core/openapi_hooks.py: problem+json errors and the statuses every operation shares.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.openapi_hooks.problem_responses_hook",
+        "apps.core.openapi_links.links_hook",
+    ],
+    # Served docs fetch nothing from outside (offline networks): no web fonts (templates/docs/),
+    # no spec validator. No REDOC_UI_SETTINGS: they would need an inline script (see csp.py).
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
 
 # --- Internationalisation ---------------------------------------------------------------------
@@ -602,6 +628,29 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json or console
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # --- Security defaults (production.py hardens transport) --------------------------------------
+
+# Content-Security-Policy of the HTML pages (apps/core/csp.py, django-csp): the console, the
+# API docs and the certificate pages load scripts, styles, fonts and images from this origin
+# only. Inline styles stay allowed (the admin's and Swagger UI's style attributes, ReDoc's
+# generated styles); inline scripts do not. ReDoc renders its schema in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>` reads it; without one it
+# is served only with DEBUG on (`make run`), and answers 404 otherwise (production).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -17,6 +17,7 @@ from apps.accounts.tokens import TokenKind, issue_partner_token
 from apps.agencies.models import Agency
 from apps.applications import services
 from apps.applications.models import Application
+from apps.applications.samples import sample_file
 from apps.catalogue.models import Service
 
 SERVICE_CODE = "copie-acte-naissance"
@@ -62,8 +63,8 @@ DOCUMENT_TYPES = [
 ]
 VALID_FORM = {"nom": "Mensah", "naissance": {"date": "2001-04-12", "lieu": "Lomé"}, "copies": 2}
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+PDF = sample_file("application/pdf")  # real files: uploads are read by pypdf and Pillow
+PNG = sample_file("image/png")
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
 SCRIPT = b"#!/bin/sh\nrm -rf / --no-preserve-root\n"

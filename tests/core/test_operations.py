@@ -43,10 +43,11 @@ def test_readyz_names_the_broker_when_it_is_down(api, settings):
     assert "broker" in body["detail"]
 
 
-def test_metrics_count_requests(api):
+def test_metrics_count_requests(api, settings):
+    settings.METRICS_TOKEN = "metrics-token-for-tests-0123456789"
     api().get("/healthz")
 
-    response = api().get("/metrics")
+    response = api().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
 
     assert response.status_code == 200
     assert b"guichet_http_requests_total" in response.content

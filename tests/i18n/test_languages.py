@@ -112,3 +112,12 @@ def test_the_french_catalogue_translates_every_entry():
 
 def test_the_english_catalogue_exists():
     assert (ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po").exists()
+
+
+def test_makemessages_extracts_the_lazy_alias_too():
+    from django.core.management import get_commands
+
+    from apps.core.management.commands.makemessages import Command
+
+    assert get_commands()["makemessages"] == "apps.core"
+    assert "--keyword=_lazy" in Command.xgettext_options

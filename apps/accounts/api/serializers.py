@@ -50,13 +50,36 @@ class NormalizedEmailField(serializers.EmailField):
 class RegisterInputSerializer(StrictInputSerializer):
     """A citizen's sign-up: an email address and/or a phone number, and a password."""
 
-    email = NormalizedEmailField(required=False, max_length=254)
-    phone = PhoneField(required=False, max_length=32)
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=150, required=False, default="")
-    last_name = serializers.CharField(max_length=150, required=False, default="")
+    email = NormalizedEmailField(
+        required=False,
+        max_length=254,
+        help_text=_("Email address (stored lowercased); give it, the phone number or both."),
+    )
+    phone = PhoneField(
+        required=False,
+        max_length=32,
+        help_text=_(
+            "Phone number, international (+22890112233) or national (90112233, read in the "
+            "platform's default region); stored in E.164."
+        ),
+    )
+    password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        trim_whitespace=False,
+        help_text=_("The new account's password (at least 10 characters, not a common one)."),
+    )
+    first_name = serializers.CharField(
+        max_length=150, required=False, default="", help_text=_("Given name.")
+    )
+    last_name = serializers.CharField(
+        max_length=150, required=False, default="", help_text=_("Family name.")
+    )
     preferred_language = serializers.ChoiceField(
-        choices=Language.choices, required=False, default=Language.FRENCH
+        choices=Language.choices,
+        required=False,
+        default=Language.FRENCH,
+        help_text=_("Language of messages, emails and SMS sent to this person."),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +94,9 @@ class TokenObtainInputSerializer(StrictInputSerializer):
     """Sign-in with an email address or phone number."""
 
     login = serializers.CharField(max_length=254, help_text=_("Email address or phone number."))
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    password = serializers.CharField(
+        write_only=True, max_length=128, trim_whitespace=False, help_text=_("The password.")
+    )
     portal = serializers.ChoiceField(
         choices=[str(TokenKind.CITIZEN), str(TokenKind.STAFF), str(TokenKind.PLATFORM)],
         default=str(TokenKind.CITIZEN),
@@ -93,18 +118,32 @@ class TokenObtainInputSerializer(StrictInputSerializer):
 class RefreshInputSerializer(StrictInputSerializer):
     """A refresh token to rotate or revoke."""
 
-    refresh = serializers.CharField(max_length=2048)
+    refresh = serializers.CharField(
+        max_length=2048, help_text=_("The refresh token received with the access token.")
+    )
 
 
 class TokenOutputSerializer(serializers.Serializer):
     """Tokens for a person."""
 
-    access = serializers.CharField()
-    refresh = serializers.CharField()
-    token_type = serializers.CharField()
+    access = serializers.CharField(
+        help_text=_("Access token (JWT): send it as `Authorization: Bearer <access>`.")
+    )
+    refresh = serializers.CharField(
+        help_text=_(
+            "Refresh token: exchange it once for new tokens at /api/v1/auth/token/refresh/."
+        )
+    )
+    token_type = serializers.CharField(help_text=_("Always `Bearer`."))
     expires_in = serializers.IntegerField(help_text=_("Seconds until the access token expires."))
-    kind = serializers.CharField()
-    agency = serializers.CharField(allow_null=True)
+    kind = serializers.CharField(help_text=_("`citizen`, `staff` or `platform`."))
+    agency = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "Schema of the agency a staff or platform token is bound to; null for citizens, "
+            "whose tokens are valid on every host."
+        ),
+    )
     device_token = serializers.CharField(
         required=False,
         help_text=_("Keep it on this device and send it with later sign-ins (token endpoint)."),
@@ -114,37 +153,56 @@ class TokenOutputSerializer(serializers.Serializer):
 class PartnerTokenInputSerializer(StrictInputSerializer):
     """OAuth2 client-credentials grant (JSON or form-encoded)."""
 
-    grant_type = serializers.ChoiceField(choices=["client_credentials"])
-    client_id = serializers.CharField(max_length=64)
-    client_secret = serializers.CharField(max_length=256, trim_whitespace=False)
-    scope = serializers.CharField(max_length=1024, required=False, allow_blank=True)
+    grant_type = serializers.ChoiceField(
+        choices=["client_credentials"], help_text=_("Always `client_credentials`.")
+    )
+    client_id = serializers.CharField(
+        max_length=64, help_text=_("The client identifier given with the credentials.")
+    )
+    client_secret = serializers.CharField(
+        max_length=256, trim_whitespace=False, help_text=_("The client secret, shown once.")
+    )
+    scope = serializers.CharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "Space-separated scopes wanted, among those granted in this agency (e.g. "
+            "`certificates:verify catalogue:read`); empty or absent: every granted scope."
+        ),
+    )
 
 
 class PartnerTokenOutputSerializer(serializers.Serializer):
     """A partner's short-lived access token."""
 
-    access_token = serializers.CharField()
-    token_type = serializers.CharField()
-    expires_in = serializers.IntegerField()
-    scope = serializers.CharField()
+    access_token = serializers.CharField(
+        help_text=_("Access token (JWT) for this agency's host: `Authorization: Bearer ...`.")
+    )
+    token_type = serializers.CharField(help_text=_("Always `Bearer`."))
+    expires_in = serializers.IntegerField(help_text=_("Seconds until the token expires."))
+    scope = serializers.CharField(help_text=_("Space-separated scopes the token carries."))
 
 
 class MembershipOutputSerializer(serializers.ModelSerializer):
     """A civil servant's role in one agency."""
 
     agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, help_text=_("Slug of the agency.")
     )
 
     class Meta:
         model = Membership
         fields = ("agency", "role")
+        extra_kwargs = {"role": {"help_text": _("Role of the person in that agency.")}}
 
 
 class MeOutputSerializer(serializers.ModelSerializer):
     """The caller's own profile."""
 
-    memberships = serializers.SerializerMethodField()
+    memberships = serializers.SerializerMethodField(
+        help_text=_("The person's active roles in agencies (empty for citizens).")
+    )
 
     class Meta:
         model = User
@@ -159,6 +217,22 @@ class MeOutputSerializer(serializers.ModelSerializer):
             "preferred_language",
             "memberships",
         )
+        extra_kwargs = {
+            "id": {"help_text": _("The person's identifier, the same on every host.")},
+            "email": {"help_text": _("Email address, lowercased; null when none was given.")},
+            "phone": {"help_text": _("Phone number in E.164; null when none was given.")},
+            "email_verified_at": {
+                "help_text": _("When the email address was confirmed; null until then.")
+            },
+            "phone_verified_at": {
+                "help_text": _("When the phone number was confirmed; null until then.")
+            },
+            "first_name": {"help_text": _("Given name.")},
+            "last_name": {"help_text": _("Family name.")},
+            "preferred_language": {
+                "help_text": _("Language of messages, emails and SMS sent to this person.")
+            },
+        }
 
     @extend_schema_field(MembershipOutputSerializer(many=True))
     def get_memberships(self, user: User) -> list[dict[str, Any]]:
@@ -169,9 +243,17 @@ class MeOutputSerializer(serializers.ModelSerializer):
 class MeUpdateInputSerializer(StrictInputSerializer):
     """What a person may change about themselves here (email and phone need verification)."""
 
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    preferred_language = serializers.ChoiceField(choices=Language.choices, required=False)
+    first_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, help_text=_("Given name.")
+    )
+    last_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, help_text=_("Family name.")
+    )
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        help_text=_("Language of messages, emails and SMS sent to this person."),
+    )
 
 
 class RegisterOutputSerializer(MeOutputSerializer):
@@ -182,32 +264,44 @@ class StaffMeOutputSerializer(serializers.Serializer):
     """The caller's role in the agency whose host was called."""
 
     agency = serializers.CharField(help_text=_("Agency slug."))
-    agency_name = serializers.CharField()
-    role = serializers.CharField()
+    agency_name = serializers.CharField(help_text=_("Agency name, in the language of the request."))
+    role = serializers.CharField(help_text=_("`agent`, `supervisor`, `agency_admin` or `auditor`."))
 
 
 class VerifyRequestInputSerializer(StrictInputSerializer):
     """Which of my addresses to send a one-time code to."""
 
-    channel = serializers.ChoiceField(choices=["email", "phone"])
+    channel = serializers.ChoiceField(
+        choices=["email", "phone"], help_text=_("Which address receives the code.")
+    )
 
 
 class VerifyRequestOutputSerializer(serializers.Serializer):
     """A code is on its way."""
 
-    channel = serializers.CharField()
+    channel = serializers.CharField(help_text=_("`email` or `phone`: where the code was sent."))
     expires_in = serializers.IntegerField(help_text=_("Seconds the code stays valid."))
 
 
 class VerifyConfirmInputSerializer(StrictInputSerializer):
     """The code received on that address."""
 
-    channel = serializers.ChoiceField(choices=["email", "phone"])
-    code = serializers.RegexField(r"^[0-9]{6}$", max_length=6, min_length=6)
+    channel = serializers.ChoiceField(
+        choices=["email", "phone"], help_text=_("The address the code was sent to.")
+    )
+    code = serializers.RegexField(
+        r"^[0-9]{6}$", max_length=6, min_length=6, help_text=_("The six digits received.")
+    )
 
 
 class PasswordChangeInputSerializer(StrictInputSerializer):
     """The current password and the new one."""
 
-    current_password = serializers.CharField(max_length=128, trim_whitespace=False)
-    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    current_password = serializers.CharField(
+        max_length=128, trim_whitespace=False, help_text=_("The password in use now.")
+    )
+    new_password = serializers.CharField(
+        max_length=128,
+        trim_whitespace=False,
+        help_text=_("The new password (at least 10 characters, not a common one)."),
+    )

@@ -6,9 +6,9 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,11 +33,12 @@ from apps.accounts.api.serializers import (
 from apps.accounts.models import Membership, User
 from apps.accounts.permissions import IsAgencyStaff, IsPerson
 from apps.core.openapi import PROBLEM_RESPONSES, problem
+from apps.core.parsers import FormParser, JSONParser
 from apps.core.throttling import ScopedHotKeyRateThrottle
 from apps.idempotency.decorators import IDEMPOTENCY_RESPONSES, idempotent
 
 # Security checks backed by the hot-key store fail closed.
-UNAVAILABLE_RESPONSE = {503: problem("A security check is unavailable (service_unavailable).")}
+UNAVAILABLE_RESPONSE = {503: problem(_("A security check is unavailable (service_unavailable)."))}
 
 
 def _person(request: Request) -> User:
@@ -72,7 +73,7 @@ class AuthViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_register",
-        summary="Sign up as a citizen",
+        summary=_("Sign up as a citizen"),
         request=RegisterInputSerializer,
         responses={201: RegisterOutputSerializer, **PROBLEM_RESPONSES, **IDEMPOTENCY_RESPONSES},
         examples=[
@@ -98,8 +99,8 @@ class AuthViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_token",
-        summary="Obtain an access and a refresh token",
-        description=(
+        summary=_("Obtain an access and a refresh token"),
+        description=_(
             "portal=citizen works on every host. portal=staff is for members of the agency whose "
             "host is called; the token is refused on any other agency (401 token_wrong_agency)."
         ),
@@ -115,8 +116,8 @@ class AuthViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_token_refresh",
-        summary="Rotate a refresh token",
-        description=(
+        summary=_("Rotate a refresh token"),
+        description=_(
             "The refresh token given is revoked; use the new one returned. Exactly one of "
             "simultaneous refreshes of one token succeeds (401 refresh_token_rotated for the "
             "others). A refresh token presented again after its rotation ends every session "
@@ -134,8 +135,8 @@ class AuthViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_partner_token",
-        summary="Partner token (OAuth2 client credentials)",
-        description=(
+        summary=_("Partner token (OAuth2 client credentials)"),
+        description=_(
             "Exchange a partner client's credentials for a short-lived token carrying the scopes "
             "granted in the agency whose host is called. Form-encoded or JSON."
         ),
@@ -169,8 +170,8 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_logout",
-        summary="Log out: revoke a refresh token and the access token used",
-        description=(
+        summary=_("Log out: revoke a refresh token and the access token used"),
+        description=_(
             "The refresh token is blacklisted and the access token of this request is refused "
             "from now on (401 token_revoked) until it would have expired."
         ),
@@ -204,8 +205,8 @@ class VerificationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_verify_request",
-        summary="Send me a one-time code",
-        description=(
+        summary=_("Send me a one-time code"),
+        description=_(
             "Sends a 6-digit code to the account's email address or phone number. It expires "
             "after `expires_in` seconds; a new request replaces the previous code."
         ),
@@ -213,7 +214,7 @@ class VerificationViewSet(viewsets.ViewSet):
         responses={
             202: VerifyRequestOutputSerializer,
             **PROBLEM_RESPONSES,
-            409: problem("The address is already verified (already_verified)."),
+            409: problem(_("The address is already verified (already_verified).")),
             **UNAVAILABLE_RESPONSE,
         },
         tags=["auth"],
@@ -228,8 +229,8 @@ class VerificationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="auth_verify_confirm",
-        summary="Confirm a one-time code",
-        description=(
+        summary=_("Confirm a one-time code"),
+        description=_(
             "Marks the address verified. Wrong code: 400 otp_invalid with `attempts_left`; "
             "after too many, otp_attempts_exceeded (request a new code); none pending: "
             "otp_expired."
@@ -238,7 +239,7 @@ class VerificationViewSet(viewsets.ViewSet):
         responses={
             200: MeOutputSerializer,
             **PROBLEM_RESPONSES,
-            409: problem("The address is already verified (already_verified)."),
+            409: problem(_("The address is already verified (already_verified).")),
             **UNAVAILABLE_RESPONSE,
         },
         tags=["auth"],
@@ -261,8 +262,8 @@ class PasswordViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="me_password_change",
-        summary="Change my password",
-        description=(
+        summary=_("Change my password"),
+        description=_(
             "Every refresh token of the account is revoked, the access token used is refused "
             "from now on, and so is every other access token issued before the change: sign "
             "in again."
@@ -291,7 +292,7 @@ class MeViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="me_retrieve",
-        summary="My profile",
+        summary=_("My profile"),
         responses={200: MeOutputSerializer, **PROBLEM_RESPONSES},
         tags=["me"],
     )
@@ -300,7 +301,7 @@ class MeViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="me_update",
-        summary="Change my names or preferred language",
+        summary=_("Change my names or preferred language"),
         request=MeUpdateInputSerializer,
         responses={200: MeOutputSerializer, **PROBLEM_RESPONSES},
         tags=["me"],
@@ -319,7 +320,7 @@ class StaffMeViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="staff_me_retrieve",
-        summary="My role in this agency",
+        summary=_("My role in this agency"),
         responses={200: StaffMeOutputSerializer, **PROBLEM_RESPONSES},
         tags=["staff"],
     )

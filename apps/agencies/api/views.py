@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,10 +28,11 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
     """List, create, deactivate and reactivate agencies."""
 
     permission_classes = (IsPlatformAdmin,)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="platform_agencies_list",
-        summary="List agencies",
+        summary=_("List agencies"),
         responses={200: AgencyOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["platform"],
     )
@@ -41,8 +43,8 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="platform_agencies_retrieve",
-        summary="One agency",
-        responses={200: AgencyOutputSerializer, 404: problem("No such agency.")},
+        summary=_("One agency"),
+        responses={200: AgencyOutputSerializer, 404: problem(_("No such agency."))},
         tags=["platform"],
     )
     def retrieve(self, request: Request, slug: str) -> Response:
@@ -50,11 +52,11 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="platform_agencies_create",
-        summary="Create an agency (cloned from the template schema)",
+        summary=_("Create an agency (cloned from the template schema)"),
         request=AgencyCreateInputSerializer,
         responses={
             201: AgencyOutputSerializer,
-            409: problem("The slug or the host name is taken."),
+            409: problem(_("The slug or the host name is taken.")),
             **PROBLEM_RESPONSES,
         },
         tags=["platform"],
@@ -68,9 +70,9 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="platform_agencies_deactivate",
-        summary="Deactivate an agency: its hosts answer 404 and its console closes",
+        summary=_("Deactivate an agency: its hosts answer 404 and its console closes"),
         request=None,
-        responses={200: AgencyOutputSerializer, 404: problem("No such agency.")},
+        responses={200: AgencyOutputSerializer, 404: problem(_("No such agency."))},
         tags=["platform"],
     )
     def deactivate(self, request: Request, slug: str) -> Response:
@@ -79,11 +81,11 @@ class PlatformAgencyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="platform_agencies_activate",
-        summary="Reactivate an agency",
+        summary=_("Reactivate an agency"),
         request=None,
         responses={
             200: AgencyOutputSerializer,
-            404: OpenApiResponse(description="No such agency."),
+            404: problem(_("No such agency.")),
         },
         tags=["platform"],
     )

@@ -6,130 +6,70 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.applications.answers import answer_rows
+from apps.applications.api.descriptions import FIELDS, described
 from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
-from apps.applications.services.notes import MAX_NOTE_CHARS
-from apps.applications.services.transitions import MAX_REASON_CHARS
 from apps.applications.workflow import OPEN, Actor, Status, actions_available
 from apps.core.language import in_english
 from apps.core.rendering import datetime_text, person_name
-from apps.core.serializers import StrictInputSerializer
-
-# --- Inputs ----------------------------------------------------------------------------------
-
-
-class ApplicationCreateInputSerializer(StrictInputSerializer):
-    service = serializers.SlugField(max_length=64, help_text="Code of a published service.")
-    form_data = serializers.DictField(
-        required=False, help_text="Answers to the service's form (checked against its schema)."
-    )
-
-
-class ApplicationFormInputSerializer(StrictInputSerializer):
-    form_data = serializers.DictField(help_text="Every answer of the form (replaces the draft's).")
-
-
-class AttachmentUploadInputSerializer(StrictInputSerializer):
-    document_type = serializers.SlugField(max_length=64)
-    file = serializers.FileField(allow_empty_file=False, use_url=False)
-
-
-class ApplicationWithdrawInputSerializer(StrictInputSerializer):
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_REASON_CHARS, trim_whitespace=True
-    )
-
-
-class ApplicationAnswerInfoInputSerializer(StrictInputSerializer):
-    message = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_REASON_CHARS, trim_whitespace=True
-    )
-    form_data = serializers.DictField(
-        required=False, help_text="Corrected answers, if the request was about them."
-    )
-
-
-class StaffEmptyInputSerializer(StrictInputSerializer):
-    """No body (or an empty object)."""
-
-
-class StaffAssignInputSerializer(StrictInputSerializer):
-    assignee = serializers.UUIDField(help_text="Id of an agent, supervisor or admin.")
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REASON_CHARS)
-
-
-class StaffRequestInfoInputSerializer(StrictInputSerializer):
-    message = serializers.CharField(
-        max_length=MAX_REASON_CHARS, help_text="What the citizen must provide (shown to them)."
-    )
-
-
-class StaffDecisionInputSerializer(StrictInputSerializer):
-    reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=MAX_REASON_CHARS,
-        help_text="Shown to the citizen.",
-    )
-
-
-class StaffRejectInputSerializer(StrictInputSerializer):
-    reason = serializers.CharField(
-        max_length=MAX_REASON_CHARS, help_text="Why (required; shown to the citizen)."
-    )
-
-
-class StaffNoteInputSerializer(StrictInputSerializer):
-    body = serializers.CharField(max_length=MAX_NOTE_CHARS)
-
 
 # --- Outputs ---------------------------------------------------------------------------------
 
 
 class ApplicationServiceOutputSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = serializers.CharField(help_text=_("Code of the service in its agency."))
+    name = serializers.CharField(help_text=_("In the language of the request."))
 
 
 class PersonOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.SerializerMethodField()
+    id = serializers.UUIDField(help_text=_("The person's identifier."))
+    name = serializers.SerializerMethodField(
+        help_text=_("Full name, or the email address or phone number when no name was given.")
+    )
 
     def get_name(self, user: User) -> str:
         return person_name(user.first_name, user.last_name, user.email, user.phone)
 
 
 class AttachmentOutputSerializer(serializers.ModelSerializer):
-    file_name = serializers.CharField(source="original_name")
-    uploaded_at = serializers.DateTimeField(source="created_at")
+    file_name = serializers.CharField(source="original_name", help_text=FIELDS["file_name"])
+    uploaded_at = serializers.DateTimeField(source="created_at", help_text=FIELDS["uploaded_at"])
 
     class Meta:
         model = Attachment
         fields = ("id", "document_type", "file_name", "mime_type", "size", "sha256", "uploaded_at")
+        extra_kwargs = {
+            "id": {"help_text": _("The attachment's identifier.")},
+            **described("document_type", "mime_type", "size", "sha256"),
+        }
 
 
 class CitizenHistoryOutputSerializer(serializers.ModelSerializer):
     """What the citizen sees of a transition: internal reasons are left out."""
 
-    at = serializers.DateTimeField(source="occurred_at")
-    reason = serializers.SerializerMethodField()
+    at = serializers.DateTimeField(source="occurred_at", help_text=FIELDS["at"])
+    reason = serializers.SerializerMethodField(help_text=FIELDS["reason"])
 
     class Meta:
         model = HistoryEntry
         fields = ("action", "from_status", "to_status", "at", "reason")
+        extra_kwargs = described("action", "from_status", "to_status")
 
     def get_reason(self, entry: HistoryEntry) -> str:
         return entry.reason if entry.reason_is_public else ""
 
 
 class StaffHistoryOutputSerializer(serializers.ModelSerializer):
-    at = serializers.DateTimeField(source="occurred_at")
-    actor = PersonOutputSerializer(allow_null=True)
-    assignee = PersonOutputSerializer(allow_null=True)
+    at = serializers.DateTimeField(source="occurred_at", help_text=FIELDS["at"])
+    actor = PersonOutputSerializer(allow_null=True, help_text=FIELDS["actor"])
+    assignee = PersonOutputSerializer(
+        allow_null=True, help_text=_("Who it was assigned to, for an assignment.")
+    )
 
     class Meta:
         model = HistoryEntry
@@ -144,24 +84,34 @@ class StaffHistoryOutputSerializer(serializers.ModelSerializer):
             "reason",
             "reason_is_public",
         )
+        extra_kwargs = described(
+            "action", "from_status", "to_status", "actor_role", "reason", "reason_is_public"
+        )
 
 
 class InternalNoteOutputSerializer(serializers.ModelSerializer):
-    author = PersonOutputSerializer()
+    author = PersonOutputSerializer(help_text=FIELDS["author"])
 
     class Meta:
         model = InternalNote
         fields = ("id", "author", "body", "created_at")
+        extra_kwargs = {
+            "id": {"help_text": _("The note's identifier.")},
+            "created_at": {"help_text": _("When it was written.")},
+            **described("body"),
+        }
 
 
 class AnswerOutputSerializer(serializers.Serializer):
-    path = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
-    value = serializers.CharField()
+    path = serializers.CharField(help_text=_("Where the answer is in `form_data` (dotted)."))
+    label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+        help_text=_("The question's title in the form.")
+    )
+    value = serializers.CharField(help_text=_("The answer, as text."))
 
 
 class CitizenApplicationListOutputSerializer(serializers.ModelSerializer):
-    service = ApplicationServiceOutputSerializer()
+    service = ApplicationServiceOutputSerializer(help_text=FIELDS["service"])
 
     class Meta:
         model = Application
@@ -176,12 +126,15 @@ class CitizenApplicationListOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
+        extra_kwargs = described(*(name for name in fields if name != "service"))
 
 
 class CitizenApplicationOutputSerializer(CitizenApplicationListOutputSerializer):
-    attachments = AttachmentOutputSerializer(many=True)
-    history = CitizenHistoryOutputSerializer(many=True)
-    actions = serializers.SerializerMethodField()
+    attachments = AttachmentOutputSerializer(many=True, help_text=FIELDS["attachments"])
+    history = CitizenHistoryOutputSerializer(many=True, help_text=FIELDS["history"])
+    actions = serializers.SerializerMethodField(
+        help_text=_("What you can do now: submit, withdraw, answer_info.")
+    )
 
     class Meta(CitizenApplicationListOutputSerializer.Meta):
         fields = (
@@ -194,6 +147,13 @@ class CitizenApplicationOutputSerializer(CitizenApplicationListOutputSerializer)
             "history",
             "actions",
         )
+        extra_kwargs = described(
+            *CitizenApplicationListOutputSerializer.Meta.fields,
+            "form_data",
+            "decision_reason",
+            "info_request",
+            "version",
+        )
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, application: Application) -> list[str]:
@@ -204,10 +164,10 @@ class CitizenApplicationOutputSerializer(CitizenApplicationListOutputSerializer)
 
 
 class StaffApplicationListOutputSerializer(serializers.ModelSerializer):
-    service = ApplicationServiceOutputSerializer()
-    citizen = PersonOutputSerializer()
-    assignee = PersonOutputSerializer(allow_null=True)
-    is_overdue = serializers.BooleanField()
+    service = ApplicationServiceOutputSerializer(help_text=FIELDS["service"])
+    citizen = PersonOutputSerializer(help_text=FIELDS["citizen"])
+    assignee = PersonOutputSerializer(allow_null=True, help_text=FIELDS["assignee"])
+    is_overdue = serializers.BooleanField(help_text=FIELDS["is_overdue"])
 
     class Meta:
         model = Application
@@ -224,6 +184,8 @@ class StaffApplicationListOutputSerializer(serializers.ModelSerializer):
             "decided_at",
             "updated_at",
         )
+        extra_kwargs = described("id", "reference", "status", "submitted_at", "due_at")
+        extra_kwargs.update(described("decided_at", "updated_at"))
 
 
 # The work queue is rendered from values() rows (apps.core.rendering): the same JSON as
@@ -295,11 +257,13 @@ def staff_queue_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
-    answers = serializers.SerializerMethodField()
-    attachments = AttachmentOutputSerializer(many=True)
-    history = StaffHistoryOutputSerializer(many=True)
-    notes = InternalNoteOutputSerializer(many=True)
-    actions = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField(help_text=FIELDS["answers"])
+    attachments = AttachmentOutputSerializer(many=True, help_text=FIELDS["attachments"])
+    history = StaffHistoryOutputSerializer(many=True, help_text=FIELDS["history"])
+    notes = InternalNoteOutputSerializer(many=True, help_text=FIELDS["notes"])
+    actions = serializers.SerializerMethodField(
+        help_text=_("What your role can do now (e.g. take, assign, approve, reject).")
+    )
 
     class Meta(StaffApplicationListOutputSerializer.Meta):
         fields = (
@@ -314,6 +278,14 @@ class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
             "history",
             "notes",
             "actions",
+        )
+        extra_kwargs = described(
+            "id", "reference", "status", "submitted_at", "due_at", "decided_at", "updated_at"
+        )
+        extra_kwargs.update(
+            described(
+                "form_data", "decision_reason", "info_request", "overdue_flagged_at", "version"
+            )
         )
 
     @extend_schema_field(AnswerOutputSerializer(many=True))
@@ -338,10 +310,10 @@ class StaffApplicationOutputSerializer(StaffApplicationListOutputSerializer):
 
 
 class AgencyBriefOutputSerializer(serializers.Serializer):
-    slug = serializers.CharField()
-    name = serializers.CharField()
+    slug = serializers.CharField(help_text=_("Short name of the agency, as in its host name."))
+    name = serializers.CharField(help_text=_("In the language of the request."))
     host = serializers.CharField(
-        allow_null=True, help_text="The agency's host: open the application there."
+        allow_null=True, help_text=_("The agency's host: open the application there.")
     )
 
 
@@ -349,14 +321,14 @@ class AgencyBriefOutputSerializer(serializers.Serializer):
 class MyApplicationOutputSerializer(serializers.Serializer):
     """One application of the citizen in any agency (from the public index)."""
 
-    id = serializers.UUIDField()
-    agency = AgencyBriefOutputSerializer()
-    reference = serializers.CharField(help_text="Empty until the application is submitted.")
-    service = ApplicationServiceOutputSerializer()
-    status = serializers.ChoiceField(choices=Status.choices)
-    submitted_at = serializers.DateTimeField(allow_null=True)
-    due_at = serializers.DateTimeField(allow_null=True)
-    updated_at = serializers.DateTimeField()
+    id = serializers.UUIDField(help_text=FIELDS["id"])
+    agency = AgencyBriefOutputSerializer(help_text=FIELDS["agency"])
+    reference = serializers.CharField(help_text=FIELDS["reference"])
+    service = ApplicationServiceOutputSerializer(help_text=FIELDS["service"])
+    status = serializers.ChoiceField(choices=Status.choices, help_text=FIELDS["status"])
+    submitted_at = serializers.DateTimeField(allow_null=True, help_text=FIELDS["submitted_at"])
+    due_at = serializers.DateTimeField(allow_null=True, help_text=FIELDS["due_at"])
+    updated_at = serializers.DateTimeField(help_text=FIELDS["updated_at"])
 
 
 MY_APPLICATION_COLUMNS = (

@@ -18,9 +18,10 @@ from uuid import UUID
 import structlog
 from django.core.exceptions import SuspiciousFileOperation
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -30,27 +31,29 @@ from apps.accounts.models import User
 from apps.accounts.permissions import IsAgencyStaff, IsCitizen
 from apps.applications import attachments as files
 from apps.applications import selectors, services
-from apps.applications.api.serializers import (
-    MY_APPLICATION_COLUMNS,
-    STAFF_QUEUE_COLUMNS,
+from apps.applications.api.inputs import (
     ApplicationAnswerInfoInputSerializer,
     ApplicationCreateInputSerializer,
     ApplicationFormInputSerializer,
     ApplicationWithdrawInputSerializer,
-    AttachmentOutputSerializer,
     AttachmentUploadInputSerializer,
-    CitizenApplicationListOutputSerializer,
-    CitizenApplicationOutputSerializer,
-    InternalNoteOutputSerializer,
-    MyApplicationOutputSerializer,
-    StaffApplicationListOutputSerializer,
-    StaffApplicationOutputSerializer,
     StaffAssignInputSerializer,
     StaffDecisionInputSerializer,
     StaffEmptyInputSerializer,
     StaffNoteInputSerializer,
     StaffRejectInputSerializer,
     StaffRequestInfoInputSerializer,
+)
+from apps.applications.api.serializers import (
+    MY_APPLICATION_COLUMNS,
+    STAFF_QUEUE_COLUMNS,
+    AttachmentOutputSerializer,
+    CitizenApplicationListOutputSerializer,
+    CitizenApplicationOutputSerializer,
+    InternalNoteOutputSerializer,
+    MyApplicationOutputSerializer,
+    StaffApplicationListOutputSerializer,
+    StaffApplicationOutputSerializer,
     my_application_items,
     staff_queue_items,
 )
@@ -67,13 +70,13 @@ logger = structlog.get_logger(__name__)
 
 ViewMethod = Callable[..., Response]
 
-NOT_FOUND = {404: problem("No such application for you in this agency.")}
+NOT_FOUND = {404: problem(_("No such application for you in this agency."))}
 IF_MATCH_PARAMETER = OpenApiParameter(
     name="If-Match",
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=True,
-    description=(
+    description=_(
         "The ETag of the application as you read it. Missing: 428 precondition_required. "
         "Not the current one (someone changed the application since): 412 precondition_failed."
     ),
@@ -83,24 +86,24 @@ OPTIONAL_IF_MATCH_PARAMETER = OpenApiParameter(
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
-    description="Optional ETag: when sent and stale, 412 precondition_failed.",
+    description=_("Optional ETag: when sent and stale, 412 precondition_failed."),
 )
 TRANSITION_RESPONSES = {
-    409: problem("Not possible in the current status (transition_not_allowed)."),
-    412: problem("The application changed since you read it (precondition_failed)."),
+    409: problem(_("Not possible in the current status (transition_not_allowed).")),
+    412: problem(_("The application changed since you read it (precondition_failed).")),
     **NOT_FOUND,
     **PROBLEM_RESPONSES,
 }
 STAFF_TRANSITION_RESPONSES = {
-    428: problem("If-Match is missing (precondition_required)."),
+    428: problem(_("If-Match is missing (precondition_required).")),
     **TRANSITION_RESPONSES,
 }
 FILE_RESPONSE = OpenApiResponse(
-    response=OpenApiTypes.BINARY, description="The document, as an attachment download."
+    response=OpenApiTypes.BINARY, description=_("The document, as an attachment download.")
 )
 # Object store in redirect mode (STORAGE_S3_DOWNLOADS=redirect): where to fetch the file.
 SIGNED_URL_REDIRECT = OpenApiResponse(
-    description="Redirect (Location) to a short-lived signed URL of the object store."
+    description=_("Redirect (Location) to a short-lived signed URL of the object store.")
 )
 
 
@@ -162,6 +165,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
     """A citizen's own applications in this agency."""
 
     permission_classes = (IsCitizen,)
+    pagination_class = PageNumberPagination
 
     def _detail(self, request: Request, pk: UUID, *, code: int = status.HTTP_200_OK) -> Response:
         application = selectors.application_get_for_citizen(
@@ -174,7 +178,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_list",
-        summary="My applications in this agency",
+        summary=_("My applications in this agency"),
         responses={200: CitizenApplicationListOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["applications"],
     )
@@ -187,12 +191,22 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_create",
-        summary="Start a draft for a service",
-        description=(
+        summary=_("Start a draft for a service"),
+        description=_(
             "Answers given now are checked against the service's form (400 form_data_invalid "
             "with `errors` keyed `form_data.<field>`). An Idempotency-Key is optional here."
         ),
         request=ApplicationCreateInputSerializer,
+        examples=[
+            OpenApiExample(
+                "birth certificate copy",
+                value={
+                    "service": "copie-acte-naissance",
+                    "form_data": {"nom": "Mensah", "naissance": {"date": "2001-04-12"}},
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: CitizenApplicationOutputSerializer,
             **IDEMPOTENCY_RESPONSES,
@@ -213,7 +227,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_retrieve",
-        summary="One of my applications",
+        summary=_("One of my applications"),
         responses={200: CitizenApplicationOutputSerializer, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["applications"],
     )
@@ -223,8 +237,8 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_update_form",
-        summary="Replace the answers of my draft",
-        description="Allowed in a draft and while information is requested.",
+        summary=_("Replace the answers of my draft"),
+        description=_("Allowed in a draft and while information is requested."),
         parameters=[OPTIONAL_IF_MATCH_PARAMETER],
         request=ApplicationFormInputSerializer,
         responses={200: CitizenApplicationOutputSerializer, **TRANSITION_RESPONSES},
@@ -244,8 +258,8 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_submit",
-        summary="Submit my draft",
-        description=(
+        summary=_("Submit my draft"),
+        description=_(
             "Checks the answers and the required documents, gives the application its reference "
             "(e.g. EC-2026-000123) and its deadline. Idempotency-Key required: a retry with the "
             "same key replays the first answer."
@@ -270,7 +284,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_withdraw",
-        summary="Withdraw my application (before a decision)",
+        summary=_("Withdraw my application (before a decision)"),
         parameters=[OPTIONAL_IF_MATCH_PARAMETER],
         request=ApplicationWithdrawInputSerializer,
         responses={200: CitizenApplicationOutputSerializer, **TRANSITION_RESPONSES},
@@ -292,8 +306,8 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_answer_info",
-        summary="Answer the agency's request for information",
-        description="Optionally with corrected answers; the application goes back to submitted.",
+        summary=_("Answer the agency's request for information"),
+        description=_("Optionally with corrected answers; the application goes back to submitted."),
         parameters=[OPTIONAL_IF_MATCH_PARAMETER],
         request=ApplicationAnswerInfoInputSerializer,
         responses={200: CitizenApplicationOutputSerializer, **TRANSITION_RESPONSES},
@@ -316,20 +330,29 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_attachments_create",
-        summary="Attach a document (multipart)",
-        description=(
+        summary=_("Attach a document (multipart)"),
+        description=_(
             "The type is sniffed from the content (never from the name or Content-Type): 415 "
             "attachment_type_refused for a type the document does not accept (executables and "
-            "scripts never), 413 attachment_too_large over its size limit. Nothing is stored "
-            "when refused."
+            "scripts never), 413 attachment_too_large over its size limit. The content is then "
+            "read: 422 attachment_image_too_large (more pixels than allowed), "
+            "attachment_inflates_too_much (a PDF whose streams expand far beyond the file), "
+            "attachment_active_content (a PDF with JavaScript or launch actions), "
+            "attachment_encrypted (an encrypted PDF), attachment_unreadable (damaged, or a "
+            "variant that cannot be checked). Nothing is stored when refused."
         ),
         parameters=[OPTIONAL_IF_MATCH_PARAMETER],
         request={"multipart/form-data": AttachmentUploadInputSerializer},
         responses={
             201: AttachmentOutputSerializer,
-            413: problem("Larger than the document type allows (attachment_too_large)."),
-            415: problem("Not a type this document accepts (attachment_type_refused)."),
+            413: problem(_("Larger than the document type allows (attachment_too_large).")),
+            415: problem(_("Not a type this document accepts (attachment_type_refused).")),
             **TRANSITION_RESPONSES,
+            422: problem(
+                "Content that would harm a viewer: attachment_image_too_large, "
+                "attachment_inflates_too_much, attachment_active_content, attachment_encrypted, "
+                "attachment_unreadable."
+            ),
         },
         tags=["applications"],
     )
@@ -352,7 +375,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_attachments_download",
-        summary="Download one of my documents",
+        summary=_("Download one of my documents"),
         responses={200: FILE_RESPONSE, 302: SIGNED_URL_REDIRECT, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["applications"],
     )
@@ -370,7 +393,7 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="applications_attachments_delete",
-        summary="Remove a document from my draft",
+        summary=_("Remove a document from my draft"),
         parameters=[OPTIONAL_IF_MATCH_PARAMETER],
         responses={204: None, **TRANSITION_RESPONSES},
         tags=["applications"],
@@ -439,8 +462,8 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_list",
-        summary="The work queue",
-        description=(
+        summary=_("The work queue"),
+        description=_(
             "Filters: status (repeatable), service (code), assignee (id, `me` or `none`), "
             "overdue, submitted_from / submitted_to (dates, inclusive), reference. Ordering: "
             "`ordering=due_at` (default: soonest deadline first), submitted_at, updated_at, "
@@ -457,8 +480,8 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_retrieve",
-        summary="One application with its answers, documents, history and notes",
-        description="Opening an application is recorded in the agency's audit trail.",
+        summary=_("One application with its answers, documents, history and notes"),
+        description=_("Opening an application is recorded in the agency's audit trail."),
         responses={200: StaffApplicationOutputSerializer, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["staff"],
     )
@@ -472,7 +495,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_take",
-        summary="Assign the application to me and start the review",
+        summary=_("Assign the application to me and start the review"),
         parameters=[IF_MATCH_PARAMETER],
         request=None,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -485,7 +508,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_assign",
-        summary="Assign a submitted application to someone (supervisors, admins)",
+        summary=_("Assign a submitted application to someone (supervisors, admins)"),
         parameters=[IF_MATCH_PARAMETER],
         request=StaffAssignInputSerializer,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -505,7 +528,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_reassign",
-        summary="Give an application to someone else (supervisors, admins)",
+        summary=_("Give an application to someone else (supervisors, admins)"),
         parameters=[IF_MATCH_PARAMETER],
         request=StaffAssignInputSerializer,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -525,7 +548,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_request_info",
-        summary="Ask the citizen for information",
+        summary=_("Ask the citizen for information"),
         parameters=[IF_MATCH_PARAMETER],
         request=StaffRequestInfoInputSerializer,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -539,7 +562,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_approve",
-        summary="Approve",
+        summary=_("Approve"),
         parameters=[IF_MATCH_PARAMETER],
         request=StaffDecisionInputSerializer,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -553,7 +576,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_reject",
-        summary="Reject, with a reason",
+        summary=_("Reject, with a reason"),
         parameters=[IF_MATCH_PARAMETER],
         request=StaffRejectInputSerializer,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -567,7 +590,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_close",
-        summary="Close a decided or withdrawn application (supervisors, admins)",
+        summary=_("Close a decided or withdrawn application (supervisors, admins)"),
         parameters=[IF_MATCH_PARAMETER],
         request=StaffDecisionInputSerializer,
         responses={200: StaffApplicationOutputSerializer, **STAFF_TRANSITION_RESPONSES},
@@ -581,7 +604,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_notes_create",
-        summary="Add an internal note (never shown to the citizen)",
+        summary=_("Add an internal note (never shown to the citizen)"),
         request=StaffNoteInputSerializer,
         responses={201: InternalNoteOutputSerializer, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["staff"],
@@ -600,7 +623,7 @@ class StaffApplicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="staff_applications_attachments_download",
-        summary="Download a citizen's document (recorded in the audit trail)",
+        summary=_("Download a citizen's document (recorded in the audit trail)"),
         responses={200: FILE_RESPONSE, 302: SIGNED_URL_REDIRECT, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["staff"],
     )
@@ -624,11 +647,12 @@ class MyApplicationViewSet(viewsets.ViewSet):
     """The citizen's applications in every agency, from the public index."""
 
     permission_classes = (IsCitizen,)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="me_applications_list",
-        summary="My applications in every agency",
-        description=(
+        summary=_("My applications in every agency"),
+        description=_(
             "Most recently changed first. Open one on its agency's host "
             "(`agency.host`) with /api/v1/applications/{id}/."
         ),

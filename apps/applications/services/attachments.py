@@ -21,6 +21,7 @@ from apps.applications.errors import (
     DocumentTypeUnknown,
     TooManyAttachments,
 )
+from apps.applications.inspection import inspect_upload
 from apps.applications.models import Application, Attachment
 from apps.applications.services.common import application_lock, check_if_match, entry_sync
 from apps.applications.workflow import EDITABLE, Actor
@@ -34,7 +35,8 @@ MAX_ATTACHMENTS_PER_APPLICATION = 20
 
 
 def _check_upload(application: Application, *, document_type: str, upload: Any) -> str:
-    """The sniffed MIME type of an acceptable upload; 400/413/415 otherwise (nothing stored)."""
+    """The sniffed MIME type of an acceptable upload; 400/413/415/422 otherwise (nothing
+    stored)."""
     rules = application.service.document_type(document_type)
     if rules is None:
         raise DocumentTypeUnknown(
@@ -57,6 +59,7 @@ def _check_upload(application: Application, *, document_type: str, upload: Any) 
             document_type=document_type,
         )
         raise AttachmentTypeRefused(extra={"accepted_types": accepted})
+    inspect_upload(upload, mime=sniffed.mime_type)  # 422 for what would harm a viewer
     return sniffed.mime_type
 
 

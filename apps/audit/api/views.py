@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from apps.audit.export import audit_export_start
 from apps.audit.selectors import audit_event_list
 from apps.audit.signing import ALGORITHM, schema_key
 from apps.core.openapi import PROBLEM_RESPONSES
+from apps.core.pagination import CursorPagination
 from apps.core.renderers import JSONRenderer
 from apps.core.tenancy import current_schema
 
@@ -37,8 +38,6 @@ class AuditEventCursorPagination(CursorPagination):
 
     ordering = "-sequence"
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -54,7 +53,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="audit_events_list",
-        summary="List the agency's audit events (newest first, cursor pagination)",
+        summary=_("List the agency's audit events (newest first, cursor pagination)"),
         responses={200: AuditEventOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["audit"],
     )
@@ -70,18 +69,27 @@ class AuditExportViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="audit_export",
-        summary="Export the agency's audit chain as JSON Lines with its signed checkpoint",
-        description=(
+        summary=_("Export the agency's audit chain as JSON Lines with its signed checkpoint"),
+        description=_(
             "One canonical event per line, in chain order; the last line is "
             '`{"export": ..., "checkpoint": ..., "public_key": ..., "key_id": ...}`. '
             "See docs/audit.md to verify an export without Guichet's code."
         ),
         parameters=[
-            OpenApiParameter("from_sequence", int, description="First sequence (default 1)."),
-            OpenApiParameter("to_sequence", int, description="Last sequence (default: head)."),
+            OpenApiParameter("from_sequence", int, description=_("First sequence (default 1).")),
+            OpenApiParameter("to_sequence", int, description=_("Last sequence (default: head).")),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "ndjson"],
+                description=_(
+                    "Optional format override; the export is JSON Lines either way (`json` "
+                    "only changes the media type of error answers)."
+                ),
+            ),
         ],
         responses={
-            (200, NDJSON): OpenApiResponse(OpenApiTypes.STR, description="JSON Lines."),
+            (200, NDJSON): OpenApiResponse(OpenApiTypes.STR, description=_("JSON Lines.")),
             **PROBLEM_RESPONSES,
         },
         tags=["audit"],
@@ -109,7 +117,7 @@ class AuditPublicKeyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="audit_public_key",
-        summary="The Ed25519 public key the agency's audit checkpoints are signed with",
+        summary=_("The Ed25519 public key the agency's audit checkpoints are signed with"),
         responses={200: AuditPublicKeyOutputSerializer},
         auth=[],
         tags=["audit"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
@@ -26,17 +27,17 @@ CACHE_HEADERS = [
         str,
         OpenApiParameter.HEADER,
         required=False,
-        description="An ETag from an earlier answer: 304 without a body if nothing changed.",
+        description=_("An ETag from an earlier answer: 304 without a body if nothing changed."),
     ),
     OpenApiParameter(
         "Accept-Language",
         str,
         OpenApiParameter.HEADER,
         required=False,
-        description="fr (default) or en: the language of `name`, `description` and labels.",
+        description=_("fr (default) or en: the language of `name`, `description` and labels."),
     ),
 ]
-NOT_MODIFIED = OpenApiResponse(description="Not modified: the client's copy is current.")
+NOT_MODIFIED = OpenApiResponse(description=_("Not modified: the client's copy is current."))
 
 
 class ServiceViewSet(viewsets.ViewSet):
@@ -49,7 +50,7 @@ class ServiceViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="services_list",
-        summary="List the agency's published services",
+        summary=_("List the agency's published services"),
         parameters=CACHE_HEADERS,
         responses={200: ServiceSummaryOutputSerializer(many=True), 304: NOT_MODIFIED},
         auth=[],
@@ -65,12 +66,12 @@ class ServiceViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="services_retrieve",
-        summary="One published service with its form and documents",
+        summary=_("One published service with its form and documents"),
         parameters=CACHE_HEADERS,
         responses={
             200: ServiceDetailOutputSerializer,
             304: NOT_MODIFIED,
-            404: problem("No published service has this code."),
+            404: problem(_("No published service has this code.")),
         },
         auth=[],
         tags=["catalogue"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.certificates.models import Certificate
@@ -14,18 +15,24 @@ class CertificateVerificationOutputSerializer(serializers.Serializer):
     Documentation of the answer: the view builds it directly (``verification_body``).
     """
 
-    status = serializers.ChoiceField(choices=["valid", "revoked"])
-    agency = serializers.CharField(help_text="The agency's slug.")
-    code = serializers.CharField()
-    reference = serializers.CharField()
-    holder = serializers.CharField(help_text="The holder's name, as printed.")
-    service_code = serializers.CharField()
-    service_name = serializers.CharField(help_text="In the caller's language.")
-    issued_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
-    document_sha256 = serializers.CharField(help_text="SHA-256 (hex) of the PDF as issued.")
-    content_sha256 = serializers.CharField(help_text="The signed content hash (QR key `s`).")
-    key_id = serializers.CharField(help_text="Which agency key signed it (QR key `k`).")
+    status = serializers.ChoiceField(
+        choices=["valid", "revoked"], help_text=_("`valid`, or `revoked` by the agency.")
+    )
+    agency = serializers.CharField(help_text=_("The agency's slug."))
+    code = serializers.CharField(help_text=_("The verification code printed on the certificate."))
+    reference = serializers.CharField(
+        help_text=_("Reference of the application it was issued for (e.g. EC-2026-000123).")
+    )
+    holder = serializers.CharField(help_text=_("The holder's name, as printed."))
+    service_code = serializers.CharField(help_text=_("Code of the service that issued it."))
+    service_name = serializers.CharField(help_text=_("In the caller's language."))
+    issued_at = serializers.DateTimeField(help_text=_("When it was issued."))
+    revoked_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When it was revoked; null while valid.")
+    )
+    document_sha256 = serializers.CharField(help_text=_("SHA-256 (hex) of the PDF as issued."))
+    content_sha256 = serializers.CharField(help_text=_("The signed content hash (QR key `s`)."))
+    key_id = serializers.CharField(help_text=_("Which agency key signed it (QR key `k`)."))
 
 
 class CertificateQRInputSerializer(StrictInputSerializer):
@@ -34,36 +41,50 @@ class CertificateQRInputSerializer(StrictInputSerializer):
     qr = serializers.CharField(
         max_length=4096,
         trim_whitespace=True,
-        help_text="The QR text: the verification URL followed by '#' and the signed token, "
-        "or the token alone.",
+        help_text=_(
+            "The QR text: the verification URL followed by '#' and the signed token, "
+            "or the token alone."
+        ),
     )
 
 
 class CertificateQRVerdictOutputSerializer(serializers.Serializer):
     """The verdict on a scanned QR code."""
 
-    status = serializers.ChoiceField(choices=["valid", "revoked", "invalid", "unknown"])
-    payload = serializers.DictField(
-        allow_null=True, help_text="The signed fields, when the signature holds."
+    status = serializers.ChoiceField(
+        choices=["valid", "revoked", "invalid", "unknown"],
+        help_text=_(
+            "`valid`; `revoked`; `invalid` (the signature does not hold: a forgery or a damaged "
+            "code) or `unknown` (signed by this agency but not found here)."
+        ),
     )
-    certificate = CertificateVerificationOutputSerializer(allow_null=True)
+    payload = serializers.DictField(
+        allow_null=True, help_text=_("The signed fields, when the signature holds.")
+    )
+    certificate = CertificateVerificationOutputSerializer(
+        allow_null=True, help_text=_("The certificate, when it is found; null otherwise.")
+    )
 
 
 class CertificatePublicKeyOutputSerializer(serializers.Serializer):
     """The agency's certificate signing key, public half."""
 
-    agency = serializers.CharField()
-    algorithm = serializers.CharField()
-    key_id = serializers.CharField()
-    public_key = serializers.CharField(help_text="The 32 raw bytes of the key, base64.")
-    public_key_pem = serializers.CharField(help_text="SubjectPublicKeyInfo PEM.")
+    agency = serializers.CharField(help_text=_("The agency's slug."))
+    algorithm = serializers.CharField(help_text=_("Always Ed25519."))
+    key_id = serializers.CharField(help_text=_("Identifier of the key (QR key `k`)."))
+    public_key = serializers.CharField(help_text=_("The 32 raw bytes of the key, base64."))
+    public_key_pem = serializers.CharField(help_text=_("SubjectPublicKeyInfo PEM."))
 
 
 class CertificateOutputSerializer(serializers.ModelSerializer):
     """A certificate as its holder and the agency's staff see it."""
 
-    application = serializers.UUIDField(source="application_id")
-    document_sha256 = serializers.CharField(source="sha256")
+    application = serializers.UUIDField(
+        source="application_id", help_text=_("The application it was issued for.")
+    )
+    document_sha256 = serializers.CharField(
+        source="sha256", help_text=_("SHA-256 (hex) of the PDF as issued.")
+    )
 
     class Meta:
         model = Certificate
@@ -84,9 +105,31 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
             "key_id",
         )
         read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": _("The certificate's identifier.")},
+            "code": {"help_text": _("The verification code printed on the certificate.")},
+            "reference": {
+                "help_text": _(
+                    "Reference of the application it was issued for (e.g. EC-2026-000123)."
+                )
+            },
+            "holder_name": {"help_text": _("The holder's name, as printed.")},
+            "service_code": {"help_text": _("Code of the service that issued it.")},
+            "service_name_fr": {"help_text": _("Name of the service in French.")},
+            "service_name_en": {"help_text": _("Name of the service in English.")},
+            "issued_at": {"help_text": _("When it was issued.")},
+            "status": {"help_text": _("`valid`, or `revoked` by the agency.")},
+            "revoked_at": {"help_text": _("When it was revoked; null while valid.")},
+            "content_sha256": {"help_text": _("The signed content hash (QR key `s`).")},
+            "key_id": {"help_text": _("Which agency key signed it (QR key `k`).")},
+        }
 
 
 class CertificateRevokeInputSerializer(StrictInputSerializer):
     """Why the certificate is withdrawn."""
 
-    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+    reason = serializers.CharField(
+        max_length=2000,
+        trim_whitespace=True,
+        help_text=_("Why it is withdrawn; told to the holder and kept in the audit trail."),
+    )

@@ -20,6 +20,7 @@ import structlog
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import viewsets
@@ -54,7 +55,7 @@ from apps.core.throttling import AgencyRateThrottle, IPRateThrottle
 
 logger = structlog.get_logger(__name__)
 
-NOT_FOUND = {404: problem("No such certificate for you in this agency.")}
+NOT_FOUND = {404: problem(_("No such certificate for you in this agency."))}
 
 
 def _agency_slug(request: Request) -> str:
@@ -106,15 +107,15 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_verify",
-        summary="Verify a certificate by its code",
-        description=(
+        summary=_("Verify a certificate by its code"),
+        description=_(
             "No login. 200 with `status` valid or revoked, or 404 `certificate_unknown`. "
             "Known and unknown codes take the same time."
         ),
         auth=[],
         responses={
             200: CertificateVerificationOutputSerializer,
-            404: problem("No certificate of this agency has this code (certificate_unknown)."),
+            404: problem(_("No certificate of this agency has this code (certificate_unknown).")),
             429: PROBLEM_RESPONSES[429],
         },
         tags=["certificates"],
@@ -128,8 +129,8 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_verify_qr",
-        summary="Verify a scanned QR code",
-        description=(
+        summary=_("Verify a scanned QR code"),
+        description=_(
             "Checks the Ed25519 signature of the QR payload with this agency's key, then the "
             "agency's record: `valid`, `revoked`, `invalid` (tampered, or not signed by this "
             "agency) or `unknown` (well signed, no record)."
@@ -166,8 +167,8 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_public_key",
-        summary="The agency's certificate signing key (public half)",
-        description="Verify QR payloads offline with it: see docs/certificates.md.",
+        summary=_("The agency's certificate signing key (public half)"),
+        description=_("Verify QR payloads offline with it: see docs/certificates.md."),
         auth=[],
         responses={200: CertificatePublicKeyOutputSerializer, 429: PROBLEM_RESPONSES[429]},
         tags=["certificates"],
@@ -201,6 +202,7 @@ class CertificateViewSet(viewsets.ViewSet):
     """Issued certificates: the holder's own, or the agency's for its staff."""
 
     permission_classes = (IsCitizenOrStaff,)
+    pagination_class = PageNumberPagination
 
     def get_permissions(self) -> list[Any]:
         if self.action == "revoke":
@@ -220,7 +222,7 @@ class CertificateViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_list",
-        summary="Certificates: mine (citizen) or the agency's (staff)",
+        summary=_("Certificates: mine (citizen) or the agency's (staff)"),
         responses={200: CertificateOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["certificates"],
     )
@@ -233,7 +235,7 @@ class CertificateViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_retrieve",
-        summary="One certificate",
+        summary=_("One certificate"),
         responses={200: CertificateOutputSerializer, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["certificates"],
     )
@@ -242,12 +244,14 @@ class CertificateViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_download",
-        summary="Download the signed PDF",
+        summary=_("Download the signed PDF"),
         responses={
-            200: OpenApiResponse(response=OpenApiTypes.BINARY, description="The PDF."),
+            200: OpenApiResponse(response=OpenApiTypes.BINARY, description=_("The PDF.")),
             302: OpenApiResponse(
-                description="Redirect (Location) to a short-lived signed URL of the object "
-                "store (STORAGE_S3_DOWNLOADS=redirect)."
+                description=_(
+                    "Redirect (Location) to a short-lived signed URL of the object store "
+                    "(STORAGE_S3_DOWNLOADS=redirect)."
+                )
             ),
             **NOT_FOUND,
             **PROBLEM_RESPONSES,
@@ -275,11 +279,11 @@ class CertificateViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="certificates_revoke",
-        summary="Revoke a certificate (supervisors, agency administrators)",
+        summary=_("Revoke a certificate (supervisors, agency administrators)"),
         request=CertificateRevokeInputSerializer,
         responses={
             200: CertificateOutputSerializer,
-            409: problem("Already revoked (certificate_already_revoked)."),
+            409: problem(_("Already revoked (certificate_already_revoked).")),
             **NOT_FOUND,
             **PROBLEM_RESPONSES,
         },

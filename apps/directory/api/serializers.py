@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -25,17 +26,21 @@ class CatalogueSearchQuerySerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=200,
-        help_text='Words to find, accents and case ignored ("etat civil" finds "État civil").',
+        help_text=_('Words to find, accents and case ignored ("etat civil" finds "État civil").'),
     )
-    agency = serializers.SlugField(required=False, help_text="Only this agency (its slug).")
-    category = serializers.CharField(required=False, max_length=64)
+    agency = serializers.SlugField(required=False, help_text=_("Only this agency (its slug)."))
+    category = serializers.CharField(
+        required=False, max_length=64, help_text=_("Only services of this category.")
+    )
 
 
 class PublicAgencyOutputSerializer(serializers.ModelSerializer[Agency]):
     """An active agency as anyone may see it."""
 
-    name = serializers.CharField(read_only=True, help_text="In the language of the request.")
-    host = serializers.SerializerMethodField()
+    name = serializers.CharField(read_only=True, help_text=_("In the language of the request."))
+    host = serializers.SerializerMethodField(
+        help_text=_("Host name of the agency's API (e.g. `etat-civil.guichet.example`).")
+    )
 
     class Meta:
         model = Agency
@@ -49,6 +54,14 @@ class PublicAgencyOutputSerializer(serializers.ModelSerializer[Agency]):
             "contact_phone",
             "host",
         )
+        extra_kwargs = {
+            "id": {"help_text": _("The agency's identifier.")},
+            "slug": {"help_text": _("Short name of the agency, as in its host name.")},
+            "name_fr": {"help_text": _("Name in French.")},
+            "name_en": {"help_text": _("Name in English.")},
+            "contact_email": {"help_text": _("Public contact email address.")},
+            "contact_phone": {"help_text": _("Public contact phone number.")},
+        }
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_host(self, agency: Agency) -> str:
@@ -58,19 +71,23 @@ class PublicAgencyOutputSerializer(serializers.ModelSerializer[Agency]):
 class CatalogueAgencyOutputSerializer(serializers.Serializer):
     """The agency offering a service (where to apply)."""
 
-    slug = serializers.CharField()
-    name = serializers.CharField()
-    host = serializers.CharField()
+    slug = serializers.CharField(help_text=_("Short name of the agency, as in its host name."))
+    name = serializers.CharField(help_text=_("In the language of the request."))
+    host = serializers.CharField(help_text=_("Host name of the agency's API, where to apply."))
 
 
 class CatalogueEntryOutputSerializer(serializers.ModelSerializer[ServiceEntry]):
     """A published service found by the cross-agency search."""
 
-    id = serializers.UUIDField(source="service_id", read_only=True)
-    name = serializers.CharField(read_only=True, help_text="In the language of the request.")
-    description = serializers.CharField(read_only=True)
-    agency = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField(help_text="The service on its agency's host.")
+    id = serializers.UUIDField(
+        source="service_id", read_only=True, help_text=_("The service's identifier.")
+    )
+    name = serializers.CharField(read_only=True, help_text=_("In the language of the request."))
+    description = serializers.CharField(
+        read_only=True, help_text=_("In the language of the request.")
+    )
+    agency = serializers.SerializerMethodField(help_text=_("The agency offering the service."))
+    url = serializers.SerializerMethodField(help_text=_("The service on its agency's host."))
 
     class Meta:
         model = ServiceEntry
@@ -87,6 +104,16 @@ class CatalogueEntryOutputSerializer(serializers.ModelSerializer[ServiceEntry]):
             "agency",
             "url",
         )
+        extra_kwargs = {
+            "code": {"help_text": _("Code of the service in its agency (e.g. `acte-naissance`).")},
+            "name_fr": {"help_text": _("Name in French.")},
+            "name_en": {"help_text": _("Name in English.")},
+            "category": {"help_text": _("Category, for grouping and search.")},
+            "fee_xof": {"help_text": _("Fee in CFA francs (XOF); 0 when free.")},
+            "sla_working_days": {
+                "help_text": _("Working days the agency commits to decide in, from submission.")
+            },
+        }
 
     @extend_schema_field(CatalogueAgencyOutputSerializer)
     def get_agency(self, entry: ServiceEntry) -> dict[str, Any]:

@@ -6,6 +6,7 @@ whatever the number of agencies: no request ever visits the agency schemas.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
@@ -32,7 +33,7 @@ class PublicAgencyViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="agencies_list",
-        summary="List the active agencies and their hosts",
+        summary=_("List the active agencies and their hosts"),
         responses={200: PublicAgencyOutputSerializer(many=True)},
         auth=[],
         tags=["catalogue"],
@@ -52,11 +53,11 @@ class CatalogueViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="catalogue_search",
-        summary="Search published services of every active agency",
+        summary=_("Search published services of every active agency"),
         parameters=[CatalogueSearchQuerySerializer],
         responses={
             200: CatalogueEntryOutputSerializer(many=True),
-            400: problem("A query parameter is not valid."),
+            400: problem(_("A query parameter is not valid.")),
         },
         auth=[],
         tags=["catalogue"],

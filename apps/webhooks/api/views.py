@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +24,7 @@ from apps.webhooks.api.serializers import (
 from apps.webhooks.errors import SubscriptionNotFound
 
 SCOPE = "webhooks:manage"
-NOT_FOUND = {404: problem("No such subscription of yours in this agency.")}
+NOT_FOUND = {404: problem(_("No such subscription of yours in this agency."))}
 
 
 def _client_id(request: Request) -> UUID:
@@ -34,10 +35,11 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
     """A partner's endpoints for this agency's events."""
 
     permission_classes = (partner_with_scope(SCOPE),)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="webhooks_subscriptions_list",
-        summary="My webhook subscriptions in this agency",
+        summary=_("My webhook subscriptions in this agency"),
         responses={200: WebhookSubscriptionOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["webhooks"],
     )
@@ -50,15 +52,25 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="webhooks_subscriptions_create",
-        summary="Subscribe an endpoint to events",
-        description=(
+        summary=_("Subscribe an endpoint to events"),
+        description=_(
             "The answer carries the signing `secret`, shown this once. Deliveries are signed "
             "with it (Guichet-Signature: t=...,v1=...; see docs/webhooks.md)."
         ),
         request=WebhookSubscriptionInputSerializer,
+        examples=[
+            OpenApiExample(
+                "decisions",
+                value={
+                    "url": "https://partenaire.example/guichet/webhooks",
+                    "events": ["application.decided", "certificate.issued"],
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: WebhookSubscriptionSecretOutputSerializer,
-            409: problem("An active subscription for this URL exists."),
+            409: problem(_("An active subscription for this URL exists.")),
             **PROBLEM_RESPONSES,
         },
         tags=["webhooks"],
@@ -78,7 +90,7 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="webhooks_subscriptions_retrieve",
-        summary="One of my subscriptions",
+        summary=_("One of my subscriptions"),
         responses={200: WebhookSubscriptionOutputSerializer, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["webhooks"],
     )
@@ -92,7 +104,7 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="webhooks_subscriptions_delete",
-        summary="Stop a subscription",
+        summary=_("Stop a subscription"),
         responses={204: None, **NOT_FOUND, **PROBLEM_RESPONSES},
         tags=["webhooks"],
     )
@@ -102,7 +114,7 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="webhooks_subscriptions_rotate_secret",
-        summary="Replace the signing secret",
+        summary=_("Replace the signing secret"),
         request=None,
         responses={
             200: WebhookSubscriptionSecretOutputSerializer,
@@ -122,7 +134,7 @@ class WebhookSubscriptionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="webhooks_subscriptions_deliveries",
-        summary="Delivery log of one of my subscriptions",
+        summary=_("Delivery log of one of my subscriptions"),
         responses={
             200: WebhookDeliveryOutputSerializer(many=True),
             **NOT_FOUND,
