@@ -2,13 +2,14 @@
 
 ``python -m benches.harness.cpu --state var/bench/state.json [-n 200] [--rounds 3]`` with the
 bench environment (``make bench`` writes the state file), run from the checkout to measure:
-another checkout of the same repository (``git archive <commit>``) can be measured with the
-same state and database by running this file with that checkout as the working directory and
-``PYTHONPATH``. Requests go through Django's WSGI handler as gunicorn calls it (whole
-middleware stack, JWT, throttles in the hot-key store, rendering, the request log); each
-round times ``-n`` requests per endpoint with ``time.process_time``, after ``gc.freeze()`` as
-in a gunicorn worker (otherwise every full collection walks whatever the checkout imported). Prints one JSON object:
-the CPU milliseconds per request of every round, per endpoint.
+another checkout of the same repository (``git archive <commit>``, with this file copied in)
+is measured with the same state and database by running the module with that checkout as the
+working directory and ``PYTHONPATH``. Requests go through Django's WSGI handler as gunicorn
+calls it (whole middleware stack, JWT, throttles in the hot-key store, rendering, the request
+log); each round times ``-n`` requests per endpoint with ``time.process_time``, after
+``gc.freeze()`` as in a gunicorn worker (otherwise every full collection also walks whatever
+the checkout imported). Prints one JSON object: the CPU milliseconds per request of every
+round, per endpoint.
 """
 
 from __future__ import annotations
