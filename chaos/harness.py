@@ -9,9 +9,11 @@ providers.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -109,7 +111,6 @@ class Stack:
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
-        secret = uuid.uuid4().hex
         env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "chaos.settings",
@@ -119,12 +120,13 @@ class Stack:
                 "CELERY_BROKER_URL": self.redis.url,
                 "GUICHET_VAR_DIR": str(self.var),
                 "MEDIA_ROOT": str(self.var / "media"),
-                "DJANGO_SECRET_KEY": f"chaos-only-{secret}{secret}",
-                "JWT_SIGNING_KEY": f"chaos-jwt-{secret}{secret}",
-                "AUDIT_SIGNING_KEY": "Y2hhb3Mtb25seS1hdWRpdC1rZXktMzItYnl0ZXMhISE=",
-                "WEBHOOK_SECRET_KEY": f"chaos-webhook-{secret}",
-                "CERTIFICATE_SIGNING_KEY": f"chaos-certificate-{secret}",
-                "OTP_SECRET_KEY": f"chaos-otp-{secret}{secret}",
+                # Fresh random keys, one per purpose: production refuses weak or shared ones.
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+                "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+                "WEBHOOK_SECRET_KEY": secrets.token_urlsafe(50),
+                "CERTIFICATE_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+                "OTP_SECRET_KEY": secrets.token_hex(32),
                 "DJANGO_ALLOWED_HOSTS": ".localhost,localhost,127.0.0.1",
                 "SECURE_SSL_REDIRECT": "false",
                 "GUNICORN_BIND": f"127.0.0.1:{self.port}",
