@@ -30,11 +30,8 @@ class UserAdmin(AuditedAdminMixin, admin.ModelAdmin):
         """Accounts are deactivated, never deleted: agency schemas keep references to them."""
         return False
 
-    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        """Deactivating an account ends its sessions at once (tokens are otherwise stateless)."""
-        super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
-            user_tokens_revoke_all(user=obj, at=_next_second())
+    # Deactivating an account ends its sessions at once: ``User.save()`` revokes its tokens on
+    # commit (apps/accounts/revocations.py), whatever path saves it.
 
 
 @admin.register(Membership)

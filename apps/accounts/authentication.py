@@ -9,9 +9,10 @@ With ``AUTH_STATELESS_USERS`` (the default) the person behind a token is a ``Tok
 comes from the token and the ``accounts_user`` row is read only if the request needs more than
 the id, which saves a query on most requests. Staleness: a person deactivated or deleted after
 the token was issued is refused as soon as a request reads the row, and on every request once
-their tokens are revoked (``denylist.user_tokens_revoke_before``); otherwise a request that
-needs only the id is served until the access token expires (``JWT_ACCESS_LIFETIME_SECONDS``,
-10 minutes by default; refreshing is refused at once).
+their tokens are revoked: at once when the change went through the application (model
+``save()``, queryset ``update()``, services, console: ``denylist.user_tokens_revoke_before``),
+within ``AUTH_REVOCATION_POLL_SECONDS`` when it was made in the database directly
+(``revocations``). Refreshing is refused at once either way.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.denylist import token_is_revoked
+from apps.accounts.revocations import user_revoked_since
 from apps.accounts.tokens import AGENCY_BOUND_KINDS, TokenKind
 from apps.core.context import bind_actor
 from apps.core.tenancy import current_schema
@@ -151,7 +153,10 @@ class AgencyBoundJWTAuthentication(JWTAuthentication):
                 _("This token was not issued for this agency."), code="token_wrong_agency"
             )
         # Logged out or password changed. StoreUnavailable propagates: 503, never a pass.
-        if token_is_revoked(token, person=kind is not TokenKind.PARTNER):
+        if token_is_revoked(token, person=kind is not TokenKind.PARTNER) or (
+            kind is not TokenKind.PARTNER
+            and user_revoked_since(str(token.get(api_settings.USER_ID_CLAIM)), token.get("iat"))
+        ):
             raise AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
         if kind is TokenKind.PARTNER:
             principal = PartnerPrincipal(

@@ -11,6 +11,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class Language(models.TextChoices):
@@ -20,7 +21,30 @@ class Language(models.TextChoices):
     ENGLISH = "en", _("English")
 
 
-class UserManager(BaseUserManager["User"]):
+class UserQuerySet(models.QuerySet["User"]):
+    """Users; a bulk ``update()`` that deactivates people ends their sessions at once."""
+
+    def update(self, **kwargs: Any) -> int:
+        """``QuerySet.update``; when it may set ``is_active`` to false (a literal false or an
+        expression, as ``bulk_update`` sends), the people it deactivates have their tokens
+        revoked once the transaction commits (``apps.accounts.revocations``)."""
+        if "is_active" not in kwargs or kwargs["is_active"] is True:
+            return super().update(**kwargs)
+        from apps.accounts.revocations import revoke_on_commit
+
+        active = list(self.filter(is_active=True).values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        if active:
+            still_active = set(
+                self.model._default_manager.filter(pk__in=active, is_active=True).values_list(
+                    "pk", flat=True
+                )
+            )
+            revoke_on_commit([pk for pk in active if pk not in still_active])
+        return updated
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     """Creates users identified by email and/or phone."""
 
     use_in_migrations = True
@@ -44,8 +68,10 @@ class UserManager(BaseUserManager["User"]):
 
     @classmethod
     def normalize_email(cls, email: str | None) -> str:
-        """Lowercase the whole address: mailboxes are case-insensitive in practice."""
-        return (email or "").strip().lower()
+        """The canonical form of the address (``identifiers.canonical_email``)."""
+        from apps.accounts.identifiers import canonical_email
+
+        return canonical_email(email or "")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -56,8 +82,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # Stored lowercased (UserManager.normalize_email), so a plain unique index is enough.
+    # Stored in canonical form (save(): identifiers.canonical_email), so a plain unique index
+    # is enough; the skeleton, unique too, refuses addresses that only look alike.
     email = models.EmailField(_("email address"), null=True, blank=True, unique=True)
+    email_skeleton = models.CharField(
+        _("email skeleton"), max_length=254, null=True, blank=True, unique=True, editable=False
+    )
     # NULL rather than "" so the unique index admits many accounts without a phone.
     phone = models.CharField(  # noqa: DJ001
         _("phone number (E.164)"), max_length=16, null=True, blank=True
@@ -75,6 +105,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
 
     objects = UserManager()
+    _loaded_is_active: bool | None = None
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -97,6 +128,35 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return str(self.id)
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> User:
+        """Remember whether the row was active, so ``save()`` sees a deactivation."""
+        instance = super().from_db(*args, **kwargs)
+        instance._loaded_is_active = instance.__dict__.get("is_active")
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save the e-mail address in canonical form with its skeleton; deactivating a person
+        ends their sessions once the transaction commits, whoever saves (console, service,
+        command, shell)."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            from apps.accounts.identifiers import canonical_email, email_skeleton
+
+            self.email = canonical_email(self.email) if self.email else None
+            self.email_skeleton = email_skeleton(self.email) if self.email else None
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "email_skeleton"}
+        watched = update_fields is None or "is_active" in update_fields
+        was_active = getattr(self, "_loaded_is_active", None)
+        super().save(*args, **kwargs)
+        if watched:
+            if was_active and not self.is_active:
+                from apps.accounts.revocations import revoke_on_commit
+
+                revoke_on_commit([self.pk])
+            self._loaded_is_active = self.is_active
 
     def get_full_name(self) -> str:
         """First and last name."""
@@ -176,3 +236,49 @@ class PartnerGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}@{self.agency_id}: {' '.join(self.scopes)}"
+
+
+class RefreshTokenRecord(models.Model):
+    """What simplejwt's blacklist does not keep about a refresh token (public schema).
+
+    ``family`` is the ``fam`` claim, drawn at sign-in and kept by every rotation, so that a
+    rotated-out token presented again revokes every token descended from the same sign-in
+    (RFC 9700 refresh-token reuse detection). ``access_jti`` / ``access_expires_at`` name the
+    access token issued with it, denied in the hot-key store when the family is revoked.
+    ``rotated_at`` is set when the token was exchanged for a new pair.
+    """
+
+    outstanding = models.OneToOneField(
+        OutstandingToken, on_delete=models.CASCADE, primary_key=True, related_name="record"
+    )
+    family = models.UUIDField(_("family"), db_index=True)
+    access_jti = models.CharField(_("access token id"), max_length=255)
+    access_expires_at = models.DateTimeField(_("access token expires at"))
+    rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh token record")
+        verbose_name_plural = _("refresh token records")
+
+    def __str__(self) -> str:
+        return f"{self.outstanding_id} ({self.family})"
+
+
+class UserRevocation(models.Model):
+    """A person deactivated or deleted, by whatever path (public schema).
+
+    Rows are written by a PostgreSQL trigger on ``accounts_user`` (migration 0004), so a change
+    made with SQL counts as much as one made in the console; the authentication layer reads the
+    recent ones every few seconds (``apps.accounts.revocations``). Not a foreign key: the row
+    must outlive a deleted person. The trigger drops rows older than a week.
+    """
+
+    user_id = models.UUIDField(_("user id"))
+    revoked_at = models.DateTimeField(_("revoked at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("user revocation")
+        verbose_name_plural = _("user revocations")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.revoked_at:%Y-%m-%d %H:%M:%S}"

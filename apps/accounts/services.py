@@ -1,16 +1,20 @@
-"""Writes on identities: sign-up, profile, sign-in, refresh, logout, memberships, partners."""
+"""Writes on identities: sign-up, profile, sign-in, logout, memberships.
+
+Refresh rotation is in ``apps.accounts.refresh``; partner clients in ``apps.accounts.partners``
+(re-exported here).
+"""
 
 from __future__ import annotations
 
-import secrets
+import dataclasses
 from typing import Any
 
 import structlog
 from django.contrib.auth import authenticate
-from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
@@ -19,12 +23,18 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import denylist, lockout
-from apps.accounts.models import Membership, PartnerClient, PartnerGrant, User
+from apps.accounts.devices import device_token_issue
+from apps.accounts.identifiers import email_skeleton
+from apps.accounts.models import Membership, User
+from apps.accounts.partners import (  # re-exported: callers keep importing them from here
+    partner_client_create as partner_client_create,
+)
+from apps.accounts.partners import (
+    partner_token_obtain as partner_token_obtain,
+)
 from apps.accounts.tokens import (
-    AGENCY_BOUND_KINDS,
     IssuedTokens,
     TokenKind,
-    issue_partner_token,
     issue_user_tokens,
 )
 from apps.agencies.models import Agency
@@ -40,9 +50,6 @@ from apps.core.errors import (
 from apps.core.tenancy import current_schema
 
 logger = structlog.get_logger(__name__)
-
-# A fixed hash to check against when the client id is unknown, so both paths cost the same.
-_DUMMY_SECRET_HASH = make_password("guichet-dummy-partner-secret")
 
 
 class InvalidCredentials(NotAuthenticatedError):
@@ -69,7 +76,11 @@ def user_register(
     last_name: str = "",
     preferred_language: str = "fr",
 ) -> User:
-    """Sign a citizen up with an email address and/or a phone number (already normalised)."""
+    """Sign a citizen up with an email address and/or a phone number (already normalised).
+
+    An address that only looks like an existing one (same ``email_skeleton``) is refused like
+    the same address: 409 ``account_exists``.
+    """
     if not email and not phone:
         raise InvalidInput(
             _("Give an email address or a phone number."),
@@ -85,9 +96,10 @@ def user_register(
     errors = _password_errors(password, user)
     if errors:
         raise InvalidInput(errors=errors)
-    if (email and User.objects.filter(email=email).exists()) or (
-        phone and User.objects.filter(phone=phone).exists()
-    ):
+    if (
+        email
+        and User.objects.filter(Q(email=email) | Q(email_skeleton=email_skeleton(email))).exists()
+    ) or (phone and User.objects.filter(phone=phone).exists()):
         raise ConflictError(
             _("An account already exists with this email address or phone number."),
             code="account_exists",
@@ -148,7 +160,12 @@ def _active_membership(user: User, schema: str) -> Membership | None:
 
 
 def token_obtain(
-    *, request: HttpRequest | None, login: str, password: str, portal: str
+    *,
+    request: HttpRequest | None,
+    login: str,
+    password: str,
+    portal: str,
+    device_token: str | None = None,
 ) -> IssuedTokens:
     """Sign a person in and issue tokens of the kind the portal asks for.
 
@@ -157,9 +174,13 @@ def token_obtain(
     administrator on the public host. Failures are audited in the platform trail.
 
     Locked accounts and sources are refused (429) before the password is checked; see
-    ``apps.accounts.lockout``. The lockout store being down answers 503.
+    ``apps.accounts.lockout``. The lockout store being down answers 503. ``device_token``
+    (returned by an earlier successful sign-in on this device) keeps this device signing in
+    while the account is under attack elsewhere; a fresh one is returned on success.
     """
-    attempt = lockout.login_attempt_begin(login=login, source=get_context().ip)
+    attempt = lockout.login_attempt_begin(
+        login=login, source=get_context().ip, device_token=device_token
+    )
     user = authenticate(request, login=login, password=password)
     if user is None:
         lockout.login_attempt_failed(attempt)
@@ -209,7 +230,12 @@ def token_obtain(
             changes={"kind": {"old": None, "new": str(kind)}},
             platform=True,
         )
-    return tokens
+    return dataclasses.replace(
+        tokens,
+        device_token=device_token_issue(
+            user_id=str(user.pk), password_hash=user.password, device_id=attempt.device_id
+        ),
+    )
 
 
 def _refresh_token(raw: str) -> RefreshToken:
@@ -219,39 +245,6 @@ def _refresh_token(raw: str) -> RefreshToken:
         raise NotAuthenticatedError(
             _("The refresh token is invalid, expired or revoked."), code="token_invalid"
         ) from exc
-
-
-@transaction.atomic
-def token_refresh(*, raw_refresh: str) -> IssuedTokens:
-    """Rotate a refresh token: the old one is blacklisted, a new pair is issued.
-
-    The agency binding and the membership are checked again, so a revoked membership stops
-    working at the next refresh at the latest.
-    """
-    refresh = _refresh_token(raw_refresh)
-    try:
-        kind = TokenKind(refresh.get("kind"))
-    except ValueError as exc:
-        raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid") from exc
-    agency = refresh.get("agency")
-    schema = current_schema()
-    if kind in AGENCY_BOUND_KINDS and agency != schema:
-        raise NotAuthenticatedError(
-            _("This token was not issued for this agency."), code="token_wrong_agency"
-        )
-    user = User.objects.filter(id=refresh.get("sub"), is_active=True).first()
-    if user is None:
-        raise NotAuthenticatedError(_("The token is invalid."), code="token_invalid")
-    role: str | None = None
-    if kind is TokenKind.STAFF:
-        membership = _active_membership(user, schema)
-        if membership is None:
-            raise NotAuthenticatedError(
-                _("Your membership of this agency has ended."), code="membership_revoked"
-            )
-        role = membership.role
-    refresh.blacklist()
-    return issue_user_tokens(user=user, kind=kind, agency=agency, role=role)
 
 
 @transaction.atomic
@@ -294,6 +287,25 @@ def user_tokens_revoke_all(*, user: User, at: float | None = None) -> None:
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
     denylist.user_tokens_revoke_before(user_id=str(user.pk), at=at)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Deactivate a person: sign-in refused, and every session ended once this commits
+    (``User.save()`` revokes; see ``apps.accounts.revocations``). Audited."""
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        action="user.deactivated",
+        target_type="user",
+        target_id=user.pk,
+        changes={"is_active": {"old": True, "new": False}},
+        platform=True,
+    )
+    logger.info("user_deactivated", user_id=str(user.pk))
+    return user
 
 
 @transaction.atomic
@@ -362,74 +374,3 @@ def membership_grant(*, user: User, agency: Agency, role: str) -> Membership:
             platform=True,
         )
     return membership
-
-
-@transaction.atomic
-def partner_client_create(
-    *, name: str, grants: dict[Agency, list[str]], client_id: str | None = None
-) -> tuple[PartnerClient, str]:
-    """Register a partner client; returns it with its secret, shown this once only."""
-    secret = secrets.token_urlsafe(32)
-    client = PartnerClient.objects.create(
-        client_id=client_id or f"pc_{secrets.token_hex(8)}",
-        secret_hash=make_password(secret),
-        name=name,
-    )
-    for agency, scopes in grants.items():
-        PartnerGrant.objects.create(client=client, agency=agency, scopes=sorted(set(scopes)))
-    audit_record(
-        action="partner_client.created",
-        target_type="partner_client",
-        target_id=client.id,
-        changes={
-            "grants": {
-                "old": None,
-                "new": {a.schema_name: sorted(set(s)) for a, s in grants.items()},
-            }
-        },
-        platform=True,
-    )
-    return client, secret
-
-
-def partner_token_obtain(*, client_id: str, client_secret: str, scope: str | None) -> IssuedTokens:
-    """Exchange client credentials for a token scoped to this agency (OAuth2 style).
-
-    An unknown client, a wrong secret and a client without a grant here all answer the same
-    ``invalid_client``, so the endpoint reveals nothing about other agencies' partners.
-    """
-    schema = current_schema()
-    client = PartnerClient.objects.filter(client_id=client_id, is_active=True).first()
-    secret_ok = check_password(client_secret, client.secret_hash if client else _DUMMY_SECRET_HASH)
-    grant = (
-        PartnerGrant.objects.filter(client=client, agency__schema_name=schema).first()
-        if client and secret_ok
-        else None
-    )
-    if client is None or not secret_ok or grant is None:
-        audit_record(action="auth.partner_token", outcome=Outcome.DENIED, platform=True)
-        raise NotAuthenticatedError(_("Client authentication failed."), code="invalid_client")
-    granted = set(grant.scopes)
-    requested = set(scope.split()) if scope else granted
-    if not requested <= granted:
-        raise InvalidInput(
-            _("The requested scope exceeds what this client was granted."),
-            code="invalid_scope",
-            errors={
-                "scope": [_("Not granted: %(s)s") % {"s": " ".join(sorted(requested - granted))}]
-            },
-        )
-    bind_actor(actor_type="partner", actor_id=str(client.id))
-    audit_record(
-        action="auth.partner_token",
-        target_type="partner_client",
-        target_id=client.id,
-        changes={"scope": {"old": None, "new": " ".join(sorted(requested))}},
-        platform=True,
-    )
-    return issue_partner_token(
-        client_uuid=str(client.id),
-        client_id=client.client_id,
-        agency=schema,
-        scopes=sorted(requested),
-    )

@@ -8,14 +8,21 @@ ones; staff, partner and platform tokens are refused on any other host than thei
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from apps.accounts.models import User
+from apps.accounts.models import RefreshTokenRecord, User
+
+# The claim naming a refresh token's family: drawn at sign-in, kept by every rotation.
+FAMILY_CLAIM = "fam"
 
 
 class TokenKind(StrEnum):
@@ -40,6 +47,7 @@ class IssuedTokens:
     agency: str | None
     expires_in: int
     scope: str | None = None
+    device_token: str | None = None
 
     def as_response(self) -> dict[str, Any]:
         """The response body of the token endpoints."""
@@ -52,6 +60,8 @@ class IssuedTokens:
         }
         if self.refresh is not None:
             body["refresh"] = self.refresh
+        if self.device_token is not None:
+            body["device_token"] = self.device_token
         return body
 
 
@@ -60,16 +70,42 @@ def _access_lifetime() -> int:
 
 
 def issue_user_tokens(
-    *, user: User, kind: TokenKind, agency: str | None = None, role: str | None = None
+    *,
+    user: User,
+    kind: TokenKind,
+    agency: str | None = None,
+    role: str | None = None,
+    family: uuid.UUID | None = None,
 ) -> IssuedTokens:
-    """An access + refresh pair for a person (the refresh is recorded for the blacklist)."""
-    refresh = RefreshToken.for_user(user)
+    """An access + refresh pair for a person.
+
+    The refresh token is recorded for the blacklist (``OutstandingToken``) with its family and
+    its access token's ``jti`` (``RefreshTokenRecord``); ``family`` is None at sign-in (a new
+    family) and the rotated token's family on refresh. Two inserts: call it in a transaction.
+    """
+    refresh = RefreshToken()
+    refresh[api_settings.USER_ID_CLAIM] = str(user.pk)
     refresh["kind"] = str(kind)
     if agency is not None:
         refresh["agency"] = agency
     if role is not None:
         refresh["role"] = role
+    family = family or uuid.uuid4()
+    refresh[FAMILY_CLAIM] = str(family)
     access = refresh.access_token  # copies the claims set above
+    outstanding = OutstandingToken.objects.create(
+        user=user,
+        jti=refresh[api_settings.JTI_CLAIM],
+        token=str(refresh),
+        created_at=refresh.current_time,
+        expires_at=datetime_from_epoch(refresh["exp"]),
+    )
+    RefreshTokenRecord.objects.create(
+        outstanding=outstanding,
+        family=family,
+        access_jti=access[api_settings.JTI_CLAIM],
+        access_expires_at=datetime_from_epoch(access["exp"]),
+    )
     return IssuedTokens(
         access=str(access),
         refresh=str(refresh),

@@ -223,11 +223,21 @@ SIMPLE_JWT = {
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
+# A rotated-out refresh token presented again later than this revokes its whole family
+# (apps/accounts/refresh.py); sooner, it lost a race with its own rotation and is only refused.
+JWT_REFRESH_REUSE_LEEWAY_SECONDS = env.int("JWT_REFRESH_REUSE_LEEWAY_SECONDS", default=10)
 # Sign-in lockout (apps/accounts/lockout.py): failures allowed per account and per source
 # address within the window before further attempts are refused without a password check.
 LOCKOUT_ACCOUNT_MAX_FAILURES = env.int("LOCKOUT_ACCOUNT_MAX_FAILURES", default=5)
 LOCKOUT_SOURCE_MAX_FAILURES = env.int("LOCKOUT_SOURCE_MAX_FAILURES", default=20)
 LOCKOUT_WINDOW_SECONDS = env.int("LOCKOUT_WINDOW_SECONDS", default=900)
+# Failures on one account from all sources together per budget window (the bound N an attacker
+# with any number of addresses can test per account), and how long a device token is honoured.
+LOCKOUT_ACCOUNT_DAILY_FAILURES = env.int("LOCKOUT_ACCOUNT_DAILY_FAILURES", default=50)
+LOCKOUT_ACCOUNT_BUDGET_SECONDS = env.int("LOCKOUT_ACCOUNT_BUDGET_SECONDS", default=86400)
+LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS = env.int(
+    "LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS", default=180 * 86400
+)
 # One-time codes verifying an email address or phone number (apps/accounts/otp.py). The codes
 # are stored as HMAC-SHA256 under OTP_SECRET_KEY (empty: derived from DJANGO_SECRET_KEY).
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
@@ -237,6 +247,9 @@ PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECON
 # request.user of a person's token is built from the token and reads the accounts_user row
 # only when a request needs more than the id (apps/accounts/authentication.py: TokenUser).
 AUTH_STATELESS_USERS = env.bool("AUTH_STATELESS_USERS", default=True)
+# How often each process reads the people deactivated directly in the database (a trigger
+# records them; apps/accounts/revocations.py). 0 turns the poll off.
+AUTH_REVOCATION_POLL_SECONDS = env.float("AUTH_REVOCATION_POLL_SECONDS", default=5.0)
 
 # --- API --------------------------------------------------------------------------------------
 

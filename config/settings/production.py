@@ -5,6 +5,7 @@
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import database_pool, env
+from config.settings.key_checks import secrets_check
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -13,6 +14,18 @@ AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")  # Ed25519, base64 or PEM: see 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY")  # encrypts webhook secrets at rest
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY")  # docs/certificates.md
+OTP_SECRET_KEY = env.str("OTP_SECRET_KEY")  # its own key in production, not DJANGO_SECRET_KEY's
+# Development values, weak keys and one key for two purposes refuse to start (key_checks.py).
+secrets_check(
+    {
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "JWT_SIGNING_KEY": SIMPLE_JWT["SIGNING_KEY"],  # noqa: F405
+        "AUDIT_SIGNING_KEY": AUDIT_SIGNING_KEY,
+        "WEBHOOK_SECRET_KEY": WEBHOOK_SECRET_KEY,
+        "CERTIFICATE_SIGNING_KEY": CERTIFICATE_SIGNING_KEY,
+        "OTP_SECRET_KEY": OTP_SECRET_KEY,
+    }
+)
 SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.HTTPSMSBackend")
 
 # Django's connection pool is on in production unless DATABASE_POOL=false (base.py explains;

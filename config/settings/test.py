@@ -44,3 +44,6 @@ SMS_GATEWAY_READ_TIMEOUT = 0.5
 OUTBOX_RETRY_BASE_SECONDS = 0.05
 OUTBOX_RETRY_MAX_SECONDS = 0.5
 SMS_FILE_DIR = VAR_DIR / "test-sms"  # noqa: F405
+# The poll of database-made deactivations adds one query every few seconds per process, which
+# would land at random inside the query budgets; tests/accounts/test_deactivation.py turns it on.
+AUTH_REVOCATION_POLL_SECONDS = 0

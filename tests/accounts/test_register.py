@@ -98,8 +98,26 @@ def test_concurrent_duplicate_is_caught_by_the_database(citizen, monkeypatch):
         def exists(self):
             return False
 
-    monkeypatch.setattr(services.User.objects, "filter", lambda **kw: NoRows())
+    monkeypatch.setattr(services.User.objects, "filter", lambda *args, **kw: NoRows())
 
     with pytest.raises(ConflictError) as caught:
         services.user_register(email=citizen.email, password=PASSWORD)
+    assert caught.value.code == "account_exists"
+
+
+def test_a_concurrent_look_alike_is_caught_by_the_skeleton_index(citizen, monkeypatch):
+    """The skeleton is unique in the database too: a look-alike racing past the pre-check."""
+    from apps.accounts import services
+    from apps.core.errors import ConflictError
+
+    class NoRows:
+        def exists(self):
+            return False
+
+    monkeypatch.setattr(services.User.objects, "filter", lambda *args, **kw: NoRows())
+    look_alike = "citoy\u0435n@example.tg"  # the citizen's address with a Cyrillic е
+    assert citizen.email == "citoyen@example.tg"
+
+    with pytest.raises(ConflictError) as caught:
+        services.user_register(email=look_alike, password=PASSWORD)
     assert caught.value.code == "account_exists"

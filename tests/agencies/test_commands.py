@@ -81,11 +81,12 @@ def test_migrate_agencies_migrates_only_what_is_pending_and_resumes_after_a_fail
             "INSERT INTO agence_a.django_migrations (app, name, applied) "
             "VALUES ('audit', '0001_initial', now())"
         )
-        # ...and agence_b has a genuinely pending migration to apply.
+        # ...and agence_b has a genuinely pending migration to apply (a leaf: no other
+        # migration depends on sessions' last one).
         cursor.execute(
-            "DELETE FROM agence_b.django_migrations WHERE app = 'token_blacklist' "
+            "DELETE FROM agence_b.django_migrations WHERE app = 'sessions' "
             "AND name = (SELECT max(name) FROM agence_b.django_migrations "
-            "WHERE app = 'token_blacklist')"
+            "WHERE app = 'sessions')"
         )
     out = io.StringIO()
 

@@ -65,6 +65,11 @@ def test_a_deleted_person_is_refused_as_soon_as_the_row_is_read(api, tokens):
     gone = User.objects.create_user(email="parti@example.tg")
     access = tokens(gone).access
     with connection.cursor() as cursor:  # the row and its outstanding tokens, nothing else
+        cursor.execute(
+            "DELETE FROM accounts_refreshtokenrecord WHERE outstanding_id IN "
+            "(SELECT id FROM token_blacklist_outstandingtoken WHERE user_id = %s)",
+            [gone.pk],
+        )
         cursor.execute("DELETE FROM token_blacklist_outstandingtoken WHERE user_id = %s", [gone.pk])
         cursor.execute("DELETE FROM accounts_user WHERE id = %s", [gone.pk])
 

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from apps.accounts.identifiers import normalize_email, normalize_phone
 from apps.accounts.models import Language, Membership, User
 from apps.accounts.tokens import TokenKind
+from apps.core.errors import InvalidInput
 from apps.core.serializers import StrictInputSerializer
 
 
@@ -27,13 +28,22 @@ class PhoneField(serializers.CharField):
 
 
 class NormalizedEmailField(serializers.EmailField):
-    """An email address, lowercased."""
+    """An email address in canonical form (``identifiers.normalize_email``).
+
+    A mixed-script address is refused with its own problem code, ``email_mixed_script``.
+    """
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         try:
             return normalize_email(value)
-        except DjangoValidationError as exc:  # pragma: no cover - EmailField validated already
+        except DjangoValidationError as exc:
+            if exc.code == "email_mixed_script":
+                raise InvalidInput(
+                    exc.messages[0],
+                    code="email_mixed_script",
+                    errors={self.field_name or "email": exc.messages},
+                ) from exc
             raise serializers.ValidationError(exc.messages, code="invalid") from exc
 
 
@@ -70,6 +80,14 @@ class TokenObtainInputSerializer(StrictInputSerializer):
             "(public host, platform administrators)."
         ),
     )
+    device_token = serializers.CharField(
+        required=False,
+        max_length=512,
+        help_text=_(
+            "The device_token an earlier successful sign-in returned on this device: the "
+            "device keeps signing in while failures from elsewhere lock the account."
+        ),
+    )
 
 
 class RefreshInputSerializer(StrictInputSerializer):
@@ -87,6 +105,10 @@ class TokenOutputSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField(help_text=_("Seconds until the access token expires."))
     kind = serializers.CharField()
     agency = serializers.CharField(allow_null=True)
+    device_token = serializers.CharField(
+        required=False,
+        help_text=_("Keep it on this device and send it with later sign-ins (token endpoint)."),
+    )
 
 
 class PartnerTokenInputSerializer(StrictInputSerializer):

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts import otp, services
+from apps.accounts import otp, refresh, services
 from apps.accounts.api.serializers import (
     MeOutputSerializer,
     MeUpdateInputSerializer,
@@ -116,7 +116,12 @@ class AuthViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="auth_token_refresh",
         summary="Rotate a refresh token",
-        description="The refresh token given is revoked; use the new one returned.",
+        description=(
+            "The refresh token given is revoked; use the new one returned. Exactly one of "
+            "simultaneous refreshes of one token succeeds (401 refresh_token_rotated for the "
+            "others). A refresh token presented again after its rotation ends every session "
+            "descended from the same sign-in (401 refresh_token_reused)."
+        ),
         request=RefreshInputSerializer,
         responses={200: TokenOutputSerializer, **PROBLEM_RESPONSES},
         tags=["auth"],
@@ -124,7 +129,7 @@ class AuthViewSet(viewsets.ViewSet):
     def refresh(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens = services.token_refresh(raw_refresh=data.validated_data["refresh"])
+        tokens = refresh.token_refresh(raw_refresh=data.validated_data["refresh"])
         return Response(tokens.as_response())
 
     @extend_schema(
