@@ -29,20 +29,23 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
 
-# Settings need their secrets to import; these dummies exist only for this build step and no
-# database is contacted.
-ENV DJANGO_SETTINGS_MODULE=config.settings.production \
-    GUICHET_VAR_DIR=/app/var \
+# The same in every container; docker-compose.yml sets the rest (README's environment table).
+ENV GUICHET_VAR_DIR=/app/var \
     STATIC_ROOT=/app/staticfiles \
     MEDIA_ROOT=/app/media \
     GUNICORN_BIND=0.0.0.0:8000
-RUN DJANGO_SECRET_KEY=build-only-not-a-secret \
-    JWT_SIGNING_KEY=build-only-not-a-secret \
-    DJANGO_ALLOWED_HOSTS=localhost \
-    DATABASE_URL=postgres://build@127.0.0.1:1/build \
-    sh -c 'python manage.py collectstatic --noinput && python scripts/services.py compilemessages' \
-    && mkdir -p /app/var/hotkeys /app/var/beat /app/media \
-    && chown -R guichet:guichet /app/var /app/media
+
+# Build steps load config.settings.build: no secret, no database (production's settings refuse
+# to import without their keys, and must keep refusing at run time). Each RUN below holds one
+# kind of command: tests/core/test_dockerfile.py runs every RUN here except the apt-get, pip,
+# user-creation and chown ones.
+RUN DJANGO_SETTINGS_MODULE=config.settings.build python manage.py collectstatic --noinput \
+    && DJANGO_SETTINGS_MODULE=config.settings.build python scripts/services.py compilemessages
+RUN mkdir -p /app/var/hotkeys /app/var/beat /app/media
+RUN chown -R guichet:guichet /app/var /app/media
+
+# At run time: production settings, which require their secrets (docker-compose.yml names them).
+ENV DJANGO_SETTINGS_MODULE=config.settings.production
 
 USER guichet
 

@@ -15,16 +15,17 @@ COV_MIN ?= 95
 export COV_MIN
 VAR_DIR := $(or $(GUICHET_VAR_DIR),var)
 
-.PHONY: help venv run test lint fmt schema bench bench-hotkeys clean-var requirements
+.PHONY: help venv run test lint fmt schema bench bench-hotkeys chaos clean-var requirements
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (only when they changed)
 
+# scripts/make_venv.py prints a line per package and, while pip installs (minutes the first
+# time), a line every 10 s with the count of packages installed so far.
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@$(PYTHON3) scripts/make_venv.py $(VENV) requirements-dev.txt
 	@touch $@
 
 run: $(STAMP) ## the whole platform on embedded defaults (Ctrl-C stops it)
@@ -55,6 +56,9 @@ bench: $(STAMP) ## the platform benchmarks (benches/run.py), on embedded service
 
 bench-hotkeys: $(STAMP) ## the hot-key store benchmark
 	$(PY) benches/bench_hotkeys.py
+
+chaos: $(STAMP) ## fault-injection suite on a throw-away loopback stack (chaos/README.md; not in make test)
+	$(PY) chaos/run.py $(CHAOS_ARGS)
 
 clean-var: ## stop the embedded PostgreSQL and delete every local state in var/
 	@if [ -x $(PY) ]; then $(PY) scripts/services.py stop-postgres; fi

@@ -18,7 +18,7 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 
 from apps.agencies.models import Agency, Domain, schema_name_for_slug
 from apps.audit.services import audit_changes, audit_record
-from apps.core.errors import ConflictError, InvalidInput
+from apps.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from apps.core.tenancy import activate_public
 
 logger = structlog.get_logger(__name__)
@@ -135,6 +135,17 @@ def agencies_migrate(
     return results
 
 
+def schema_creation_allowed() -> bool:
+    """Whether the connected database role may create schemas (``CREATE`` on the database).
+
+    In production the application connects as a role that only reads and writes rows
+    (deploy/postgres/roles.sql): agencies are then created through the owner role.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT has_database_privilege(current_database(), 'CREATE')")
+        return bool(cursor.fetchone()[0])
+
+
 @transaction.atomic
 def agency_create(
     *,
@@ -148,8 +159,18 @@ def agency_create(
     """Create an agency: clone the template schema, attach its host name, audit it.
 
     All of it happens in one transaction (PostgreSQL DDL is transactional), so a failure
-    leaves no half-made schema behind.
+    leaves no half-made schema behind. Refused (403 ``agency_creation_needs_owner``) when the
+    database role cannot create schemas: the operator creates it with ``create_agency`` as the
+    owner role (docs/operations.md).
     """
+    if not schema_creation_allowed():
+        raise PermissionDeniedError(
+            _(
+                "Agencies are created by the platform operator in this deployment "
+                "(manage.py create_agency, as the database owner)."
+            ),
+            code="agency_creation_needs_owner",
+        )
     host = (domain or default_domain_for(slug)).lower()
     if Agency.objects.filter(slug=slug).exists() or schema_exists(schema_name_for_slug(slug)):
         raise ConflictError(_("An agency with this slug already exists."), code="agency_exists")

@@ -16,11 +16,14 @@ from typing import IO, Any
 from uuid import UUID
 
 import filetype
+import structlog
 from django.core.files.base import File
 from django.core.files.storage import Storage, storages
 from django.http.response import HttpResponseBase
 
-from apps.core.storage import open_for_download, stored_file_download
+from apps.core.storage import open_for_download, storage_errors, stored_file_download
+
+logger = structlog.get_logger(__name__)
 
 # Enough for every signature filetype knows (it reads at most 8 KiB itself).
 SNIFF_BYTES = 8192
@@ -119,15 +122,29 @@ def storage_path(*, schema: str, application_id: UUID, attachment_id: UUID, mime
 
 
 def store(*, path: str, upload: Any) -> str:
-    """Write ``upload`` at ``path``; the name actually used is returned."""
+    """Write ``upload`` at ``path``; the name actually used is returned.
+
+    A full store raises ``StorageFullError`` (507), an unwritable one
+    ``StorageUnavailableError`` (503); nothing is left under ``path`` then.
+    """
     upload.seek(0)
-    return str(storage().save(path, File(upload)))
+    with storage_errors():
+        return str(storage().save(path, File(upload)))
 
 
 def discard(path: str) -> None:
-    """Delete a stored file if it is there (cleanup after a failed or undone write)."""
-    if path and storage().exists(path):
-        storage().delete(path)
+    """Delete a stored file if it is there (cleanup after a failed or undone write).
+
+    Best effort: it runs while another error is being raised, which must not be masked. A file
+    that cannot be deleted (a store turned read-only) is logged.
+    """
+    if not path:
+        return
+    try:
+        if storage().exists(path):
+            storage().delete(path)
+    except Exception as exc:
+        logger.warning("attachment_discard_failed", exc_type=type(exc).__name__)
 
 
 def open_stored(path: str) -> IO[bytes]:

@@ -2,9 +2,10 @@
 
 In every schema holding the audit tables (public, the agency template, every agency), row
 triggers refuse UPDATE and DELETE and a statement trigger refuses TRUNCATE, whoever asks:
-triggers bind superusers too. Privileges are revoked from PUBLIC and from the application's
-role when it is not a superuser (a superuser ignores privileges, and so does the owner of the
-table for the privileges it grants itself back: see docs/audit.md for the production roles).
+triggers bind superusers too. Privileges are revoked from PUBLIC, from the connecting role when
+it is not a superuser, and from every other role but the table's owner (a superuser ignores
+privileges, and so does the owner of the table for the privileges it grants itself back: see
+docs/operations.md, "Database roles", for the production roles).
 
 The triggers call ``public.guichet_audit_append_only()``. django-tenants' clone copies the
 triggers of the template whose function lives in ``public`` (checked by the tests), and
@@ -30,14 +31,32 @@ END;
 $$;
 """
 
+# Revoked from the connecting role when it is not a superuser, and from every role but the
+# owner that holds them: in production the app role gets its rights from the owner's default
+# privileges (deploy/postgres/roles.sql), which cannot leave these tables out.
 ROLE_REVOKE_SQL = """
 DO $$
+DECLARE
+    grantee_name text;
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         EXECUTE format(
             'REVOKE UPDATE, DELETE, TRUNCATE ON %s FROM %I', {table_literal}, current_user
         );
     END IF;
+    FOR grantee_name IN
+        SELECT DISTINCT r.rolname
+        FROM pg_class c
+        CROSS JOIN LATERAL aclexplode(c.relacl) a
+        JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.oid = {table_literal}::regclass
+          AND a.grantee <> c.relowner
+          AND a.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE')
+    LOOP
+        EXECUTE format(
+            'REVOKE UPDATE, DELETE, TRUNCATE ON %s FROM %I', {table_literal}, grantee_name
+        );
+    END LOOP;
 END
 $$;
 """

@@ -8,12 +8,15 @@
   one transaction. Safe to run twice: an application gets one certificate.
 * ``certificate_revoke``: the agency withdraws a certificate (audited, webhook event).
 * ``certificate_verify_qr``: the verdict on a QR text (signature, then the agency's record).
+* ``certificate_orphans_sweep``: delete files that no certificate names (left by a job killed
+  between writing the file and committing its row, and never retried), audited.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +55,7 @@ from apps.certificates.verification import (
     verification_record,
     verification_refresh_on_commit,
 )
+from apps.core.storage import storage_errors
 from apps.core.tenancy import current_schema
 from apps.notifications.rendering import Template, language_of
 from apps.notifications.services import notification_enqueue
@@ -62,6 +66,7 @@ from apps.webhooks.services import webhook_event_emit
 logger = structlog.get_logger(__name__)
 
 JOB_ISSUE = "certificate.issue"
+CERTIFICATES_FOLDER = "certificates"
 MAX_REASON_CHARS = 2000
 
 
@@ -72,6 +77,11 @@ def certificate_job_enqueue(*, application_id: UUID) -> None:
         payload={"job": JOB_ISSUE, "application_id": str(application_id)},
         dedupe_key=f"{JOB_ISSUE}:{application_id}",
     )
+
+
+def certificate_file_name(schema: str, application_id: UUID) -> str:
+    """Where the PDF of an application's certificate is stored (one name per application)."""
+    return f"{schema}/{CERTIFICATES_FOLDER}/{application_id}.pdf"
 
 
 def _holder_name(citizen: User) -> str:
@@ -106,6 +116,11 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
         .filter(pk=application_id)
         .first()
     )
+    # Again under the application's lock: a job that waited for it finds the certificate the
+    # other one committed (and must not touch that certificate's file below).
+    existing = Certificate.objects.filter(application_id=application_id).first()
+    if existing is not None:
+        return existing
     if application is None or not _was_approved(application):
         logger.info("certificate_not_issued", found=application is not None)
         return None
@@ -175,9 +190,17 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     pdf = html_to_pdf(html)
     certificate.sha256 = hashlib.sha256(pdf).hexdigest()
     storage = storages["default"]
-    certificate.file_path = storage.save(
-        f"{schema}/certificates/{now:%Y}/{certificate.pk}.pdf", ContentFile(pdf)
-    )
+    # One name per application: a job interrupted between writing the file and committing its
+    # row (a killed worker) left a file here that no row names; the retry replaces it rather
+    # than leaving an orphan (the sweep handles jobs that are never retried). Whole or nothing
+    # (AtomicFileSystemStorage); a full or unwritable store raises StorageFullError /
+    # StorageUnavailableError and the outbox retries the job later.
+    name = certificate_file_name(schema, application.pk)
+    with storage_errors():
+        if storage.exists(name):
+            storage.delete(name)
+            logger.warning("certificate_orphan_replaced")
+        certificate.file_path = storage.save(name, ContentFile(pdf))
     try:
         with transaction.atomic():
             certificate.save(force_insert=True)
@@ -208,11 +231,20 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
                 },
             )
     except Exception:
-        storage.delete(certificate.file_path)  # no orphan file for a certificate not recorded
+        _discard(storage, certificate.file_path)  # no orphan file for a certificate not recorded
         raise
     verification_refresh_on_commit(certificate)
     logger.info("certificate_issued", pdf_bytes=len(pdf))
     return certificate
+
+
+def _discard(storage: Any, name: str) -> None:
+    """Delete a file written for a certificate that was not recorded (best effort: the error
+    being raised must not be masked by a store that cannot delete either)."""
+    try:
+        storage.delete(name)
+    except Exception as exc:
+        logger.warning("certificate_file_discard_failed", exc_type=type(exc).__name__)
 
 
 @transaction.atomic
@@ -292,3 +324,47 @@ def certificate_verify_qr(*, qr_text: str) -> QRVerification:
         return QRVerification(Verdict.INVALID, payload=payload)
     status = Verdict.REVOKED if certificate.status == CertificateStatus.REVOKED else Verdict.VALID
     return QRVerification(status, payload=payload, record=verification_record(certificate))
+
+
+def certificate_orphans_sweep(
+    *, older_than: timedelta, dry_run: bool = False, now: datetime | None = None
+) -> list[str]:
+    """Delete the current agency's certificate files that no certificate names (audited).
+
+    Such a file is left by a document job interrupted between writing it and committing its
+    row, and never retried. Files younger than ``older_than`` are left alone: their job may
+    still be committing. Returns the names deleted (or that would be, with ``dry_run``).
+    """
+    storage = storages["default"]
+    folder = f"{current_schema()}/{CERTIFICATES_FOLDER}"
+    cutoff = (now or timezone.now()) - older_than
+    names = _files_under(storage, folder)
+    known = set(Certificate.objects.filter(file_path__in=names).values_list("file_path", flat=True))
+    orphans = [
+        name for name in names if name not in known and storage.get_modified_time(name) < cutoff
+    ]
+    if dry_run:
+        return orphans
+    for name in orphans:
+        with transaction.atomic():
+            storage.delete(name)
+            audit_record(
+                action="certificate.orphan_deleted",
+                target_type="file",
+                target_id=name,
+                changes={"file": {"old": name, "new": None}},
+            )
+    if orphans:
+        logger.warning("certificate_orphans_deleted", count=len(orphans))
+    return orphans
+
+
+def _files_under(storage: Any, folder: str) -> list[str]:
+    try:
+        directories, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    names = [f"{folder}/{name}" for name in files]
+    for directory in directories:
+        names += _files_under(storage, f"{folder}/{directory}")
+    return names

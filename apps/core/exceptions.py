@@ -7,22 +7,25 @@ that run outside DRF. Unknown exceptions become a logged 500 carrying the reques
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
+from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from apps.core import outages
 from apps.core.context import get_context
-from apps.core.errors import ApplicationError, ServiceUnavailableError
+from apps.core.errors import ApplicationError
 from apps.hotkeys.base import StoreUnavailable
 
 logger = structlog.get_logger(__name__)
@@ -95,10 +98,11 @@ def problem_response(
     detail: Any,
     errors: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JsonResponse:
     """A problem document as a plain Django response (for middleware and URL handlers)."""
     response = JsonResponse(
-        problem_document(status=status, code=code, detail=detail, errors=errors),
+        problem_document(status=status, code=code, detail=detail, errors=errors, extra=extra),
         status=status,
         content_type=PROBLEM_CONTENT_TYPE,
         json_dumps_params={"ensure_ascii": False},
@@ -162,7 +166,21 @@ def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
         # A security check (token denylist, lockout, one-time code) could not consult the
         # hot-key store: it fails closed rather than guess.
         logger.warning("security_store_unavailable")
-        exc = ServiceUnavailableError()
+    outage = outages.outage_for(exc)
+    if outage is not None:
+        # A dependency is down (database, broker, hot-key store, file storage): 503 or 507 with
+        # Retry-After and the failing part, never a 500.
+        outages.record(outage, exc)
+        set_rollback()
+        body = problem_document(
+            status=outage.status,
+            code=outage.code,
+            detail=exc.detail if isinstance(exc, ApplicationError) else outage.detail,
+            extra={"part": outage.part},
+        )
+        answer = Response(body, status=outage.status, content_type=PROBLEM_CONTENT_TYPE)
+        answer["Retry-After"] = str(outages.retry_after_seconds())
+        return answer
     if isinstance(exc, ApplicationError):
         body = problem_document(
             status=exc.status, code=exc.code, detail=exc.detail, errors=exc.errors, extra=exc.extra
@@ -244,8 +262,19 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
     return problem_response(status=404, code="not_found", detail=_("Not found."))
 
 
-def server_error_view(request: HttpRequest) -> JsonResponse:
-    """``handler500``: the exception is already logged by the request middleware."""
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    """``handler500``: every exception no view handled, including those raised in middleware.
+
+    Django calls it inside its ``except`` block, so the exception is at hand: a dependency
+    outage (the tenancy middleware's first query while PostgreSQL is down, a console page, a
+    session save) is answered as one (503 problem document, or the console's maintenance page);
+    anything else is a 500 ``internal_error`` (already logged by the request middleware).
+    """
+    exc = sys.exc_info()[1]
+    outage = outages.outage_for(exc) if exc is not None else None
+    if outage is not None:
+        outages.record(outage, exc)
+        return outages.outage_response(request, outage)
     return problem_response(
         status=500,
         code="internal_error",

@@ -20,6 +20,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -45,6 +46,27 @@ REQUEST_SECONDS = Histogram(
 )
 FAIL_OPEN = Counter(
     "guichet_fail_open_total", "Checks that failed open because a dependency was down", ["check"]
+)
+
+OUTAGES = Counter(
+    "guichet_outage_responses_total",
+    "Requests answered 503/507 because a part was down",
+    ["part"],
+)
+HOTKEYS_ERRORS = Counter(
+    "guichet_hotkeys_errors_total",
+    "Hot-key store failures by kind (map_full, disk_full, write_failed, read_failed, ...)",
+    ["reason"],
+)
+HOTKEYS_REOPENED = Counter(
+    "guichet_hotkeys_reopened_total", "Hot-key store environments reopened after a failure"
+)
+# 1 ready, 0 not, per part, as last seen by /readyz in any process (the most recent wins).
+DEPENDENCY_READY = Gauge(
+    "guichet_dependency_ready",
+    "Whether a part answered the last readiness check (1) or not (0)",
+    ["part"],
+    multiprocess_mode="mostrecent",
 )
 
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")

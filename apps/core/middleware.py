@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 import time
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from apps.core import metrics
+from apps.core import metrics, outages
 from apps.core.context import WorkContext, new_request_id, set_context
 from apps.core.exceptions import problem_response
 
@@ -20,9 +22,28 @@ logger = structlog.get_logger("guichet.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry)
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address as seen by this process (the proxy sets REMOTE_ADDR in production)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address: ``REMOTE_ADDR``, or, when that is a trusted reverse proxy
+    (``TRUSTED_PROXIES``), the address the proxy put last in ``X-Forwarded-For`` (the deploy's
+    nginx replaces the header with the address it saw, so a client cannot forge it)."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = _trusted_networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    if remote is None or not trusted:
+        return remote
+    try:
+        if not any(ipaddress.ip_address(remote) in network for network in trusted):
+            return remote
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        return str(ipaddress.ip_address(forwarded)) if forwarded else remote
+    except ValueError:
+        return remote
 
 
 class RequestContextMiddleware:
@@ -72,7 +93,13 @@ class RequestContextMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        """Log unhandled exceptions once, with the request id, before handler500 answers."""
+        """Log unhandled exceptions once, with the request id, before handler500 answers.
+
+        A dependency outage is not a defect: handler500 logs it as ``dependency_outage``
+        (no stack trace) and answers 503.
+        """
+        if outages.outage_for(exception) is not None:
+            return
         logger.exception("unhandled_exception", exc_type=type(exception).__name__)
 
 

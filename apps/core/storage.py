@@ -10,21 +10,96 @@ deleted. On the public schema (platform maintenance: backups, migrations) every 
 allowed. Objects are private: nothing serves the storage by URL; the download views check the
 caller's right first, then stream the file (``stored_file_download``) or, with
 ``STORAGE_S3_DOWNLOADS=redirect``, answer with a signed URL valid ``STORAGE_S3_URL_SECONDS``.
+
+Failures (issue 13): on local disks ``AtomicFileSystemStorage`` writes each file under a hidden
+temporary name in its final folder, flushes it, then links it to its final name, so a full
+disk, an exceeded quota or a crash mid-write leaves no partial file under a name a row could
+point to (an S3 object is written whole or not at all). ``storage_errors()`` turns any
+backend's failure into ``StorageFullError`` (507 ``storage_full``) or
+``StorageUnavailableError`` (503 ``storage_unavailable``), answered as problem documents.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any, cast
 
+import structlog
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.deconstruct import deconstructible
 
+from apps.core.outages import storage_error_for
 from apps.core.tenancy import current_schema
 
+logger = structlog.get_logger(__name__)
+
 PUBLIC_SCHEMA = "public"
+TEMPORARY_PREFIX = ".partial-"
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Re-raise a storage backend's failure as the matching 507/503 application error."""
+    try:
+        yield
+    except Exception as exc:
+        problem = storage_error_for(exc)
+        if problem is None or problem is exc:
+            raise
+        logger.warning("storage_write_failed", code=problem.code, exc_type=type(exc).__name__)
+        raise problem from exc
+
+
+class AtomicFileSystemStorage(FileSystemStorage):
+    """``FileSystemStorage`` whose files appear whole or not at all (see the module docstring)."""
+
+    def _save(self, name: str, content: Any) -> str:
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
+        self._make_directory(directory)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=TEMPORARY_PREFIX)
+        try:
+            with os.fdopen(handle, "wb") as output:
+                if hasattr(content, "seek"):
+                    content.seek(0)
+                for chunk in content.chunks():
+                    output.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+                output.flush()
+                os.fsync(output.fileno())  # ENOSPC of a delayed allocation shows up here
+            mode = self.file_permissions_mode if self.file_permissions_mode is not None else 0o644
+            os.chmod(temporary, mode)
+            while True:
+                try:
+                    # link() never replaces an existing file (like Django's O_EXCL open).
+                    os.link(temporary, full_path)
+                    break
+                except FileExistsError:
+                    name = self.get_available_name(name)
+                    full_path = self.path(name)
+        finally:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # a file system turned read-only meanwhile: say so
+                logger.warning("storage_temporary_left", exc_type=type(exc).__name__)
+        return str(name).replace("\\", "/")
+
+    def _make_directory(self, directory: str) -> None:
+        if self.directory_permissions_mode is None:
+            os.makedirs(directory, exist_ok=True)
+            return
+        old_umask = os.umask(0o777 & ~self.directory_permissions_mode)
+        try:
+            os.makedirs(directory, self.directory_permissions_mode, exist_ok=True)
+        finally:
+            os.umask(old_umask)
 
 
 def check_agency_prefix(name: str) -> None:
@@ -68,7 +143,7 @@ class AgencyPrefixMixin:
 
 
 @deconstructible(path="apps.core.storage.AgencyFileSystemStorage")
-class AgencyFileSystemStorage(AgencyPrefixMixin, FileSystemStorage):
+class AgencyFileSystemStorage(AgencyPrefixMixin, AtomicFileSystemStorage):
     """Files under ``MEDIA_ROOT`` (the embedded default: one machine)."""
 
     def open_for_download(self, name: str) -> IO[bytes]:

@@ -47,8 +47,14 @@ class StoreUnavailable(Exception):
     """The backend cannot be reached or cannot accept the write (full, closed, timed out).
 
     Callers decide the policy: security checks fail closed (answer 503), rate limits may fail
-    open. The message never contains keys or values.
+    open. The message never contains keys or values. ``reason`` says why, for /readyz and the
+    ``guichet_hotkeys_errors_total`` metric: ``map_full`` (the LMDB map reservation is used
+    up), ``disk_full``, ``read_only``, or ``unavailable`` (anything else).
     """
+
+    def __init__(self, message: str = "", *, reason: str = "unavailable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotACounter(ValueError):
@@ -374,11 +380,14 @@ class HotKeyStore(ABC):
             raise ValueError("batch must be >= 1")
         deleted = 0
         begin: bytes | None = KEYSPACE_BEGIN
+        page_size = batch
         while begin is not None:
             page_begin = begin
 
-            def purge_page(tx: HotKeyTransaction, page_begin: bytes = page_begin) -> _Page:
-                scanned = list(tx._raw_scan(page_begin, KEYSPACE_END, batch))
+            def purge_page(
+                tx: HotKeyTransaction, page_begin: bytes = page_begin, page_size: int = page_size
+            ) -> _Page:
+                scanned = list(tx._raw_scan(page_begin, KEYSPACE_END, page_size))
                 expired = []
                 for key, raw in scanned:
                     try:
@@ -388,12 +397,22 @@ class HotKeyStore(ABC):
                     if is_expired(expires_at_ms, tx.now_ms):
                         tx._raw_delete(key)
                         expired.append((key, raw))
-                next_begin = scanned[-1][0] + b"\x00" if len(scanned) == batch else None
+                next_begin = scanned[-1][0] + b"\x00" if len(scanned) == page_size else None
                 return _Page(items=expired, next_begin=next_begin)
 
-            page = self.transaction(purge_page)
+            try:
+                page = self.transaction(purge_page)
+            except StoreUnavailable as exc:
+                # A full LMDB map cannot even hold the copy-on-write pages of a large delete:
+                # smaller pages still fit, and each one frees room for the next. This is what
+                # lets the store recover from a full map without a restart.
+                if exc.reason != "map_full" or page_size == 1:
+                    raise
+                page_size = max(1, page_size // 4)
+                continue
             deleted += len(page.items)
             begin = page.next_begin
+            page_size = min(batch, page_size * 2)
         return deleted
 
     def iter_raw(

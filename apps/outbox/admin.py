@@ -2,7 +2,8 @@
 
 On an agency host the agency's administrators see its outbox; on the public host platform
 administrators see the platform's. Nobody edits a message by hand: the only change is the
-"re-queue" action on dead letters, which goes through ``outbox_requeue`` (audited).
+"re-queue" action on dead letters and on messages whose outcome is unknown (an interrupted
+attempt the provider could not confirm), which goes through ``outbox_requeue`` (audited).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class OutboxMessageAdmin(OperatorAdminMixin, admin.ModelAdmin):
         "created_at",
         "next_attempt_at",
         "lease_until",
+        "attempt_started_at",
         "sent_at",
         "dead_at",
         "last_error",
@@ -91,10 +93,17 @@ class OutboxMessageAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
     # Only "view" is needed: the console's model permissions are read-only on purpose, and
     # this action is the one change operators make.
-    @admin.action(description=_("Re-queue the selected dead letters"), permissions=["view"])
+    # Messages whose outcome is unknown are re-queued only by an operator who checked with
+    # the provider that the person did not get them.
+    @admin.action(
+        description=_("Re-queue the selected dead letters and messages of unknown outcome"),
+        permissions=["view"],
+    )
     def requeue_dead_letters(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         bind_console_actor(request)
-        ids = list(queryset.filter(status=Status.DEAD).values_list("pk", flat=True))
+        ids = list(
+            queryset.filter(status__in=[Status.DEAD, Status.UNKNOWN]).values_list("pk", flat=True)
+        )
         count = outbox_requeue(message_ids=ids)
         self.message_user(
             request,

@@ -42,7 +42,12 @@ def _transport_options(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {"max_retries": 0}
     if url.startswith(("redis://", "rediss://")):
         # Without them redis-py waits for the operating system (minutes) on a hung broker.
-        options |= {"socket_connect_timeout": PUBLISH_TIMEOUT, "socket_timeout": PUBLISH_TIMEOUT}
+        # Not retried on a timeout either (the workers' own connections are: settings).
+        options |= {
+            "socket_connect_timeout": PUBLISH_TIMEOUT,
+            "socket_timeout": PUBLISH_TIMEOUT,
+            "retry_on_timeout": False,
+        }
     return options
 
 

@@ -1,6 +1,7 @@
 """A small HTTP client for deliveries from tasks: separate connect and read timeouts.
 
-Used by the SMS gateway adapter and by webhook deliveries. It only ever runs inside Celery
+Used by the SMS gateway adapter (sending, and the status query after an interrupted attempt)
+and by webhook deliveries. It only ever runs inside Celery
 tasks, never in a request. The standard library is enough here: one POST, bounded in time
 (connect timeout, read timeout per socket operation, and an overall deadline so an endpoint
 that trickles bytes cannot hold a worker), with a bounded response body.
@@ -75,6 +76,40 @@ def http_post(
     ``connect_timeout`` bounds the TCP (and TLS) handshake; ``read_timeout`` bounds each wait
     for the answer and the whole reading of it.
     """
+    return http_request(
+        "POST",
+        url,
+        body=body,
+        headers=headers,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+
+
+def http_get(
+    url: str, *, headers: Mapping[str, str], connect_timeout: float, read_timeout: float
+) -> HTTPResult:
+    """GET ``url``, bounded in time like ``http_post``."""
+    return http_request(
+        "GET",
+        url,
+        body=None,
+        headers=headers,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None,
+    headers: Mapping[str, str],
+    connect_timeout: float,
+    read_timeout: float,
+) -> HTTPResult:
+    """One request, bounded in time (see ``http_post``)."""
     started = time.monotonic()
 
     def elapsed_ms() -> int:
@@ -96,7 +131,7 @@ def http_post(
         connection.sock.settimeout(read_timeout)
         deadline = time.monotonic() + read_timeout
         try:
-            connection.request("POST", path, body=body, headers=dict(headers))
+            connection.request(method, path, body=body, headers=dict(headers))
             response = connection.getresponse()
             chunks: list[bytes] = []
             size = 0

@@ -31,6 +31,10 @@ class Status(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     DEAD = "dead", _("Dead letter")
+    # An attempt was interrupted after contacting the provider, and the provider cannot say
+    # whether it took the message: not sent again on its own (it would reach the person
+    # twice); an operator checks and re-queues it, or leaves it.
+    UNKNOWN = "unknown", _("Outcome unknown")
 
 
 class OutboxMessage(models.Model):
@@ -39,7 +43,8 @@ class OutboxMessage(models.Model):
     ``next_attempt_at`` is when the next attempt is due; ``lease_until`` stops the relay from
     publishing a row again while a published copy may still be on its way (it is published
     again after the lease if that copy was lost). ``dedupe_key`` (optional) makes an enqueue
-    happen once: a second row with the same key is not written.
+    happen once: a second row with the same key is not written. ``attempt_started_at`` records
+    an attempt before the provider is contacted.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -52,6 +57,10 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     lease_until = models.DateTimeField(_("published, lease until"), null=True, blank=True)
+    # Committed before the provider is contacted, cleared with the attempt's outcome: a
+    # delivery that finds it set follows an attempt interrupted mid-way (a killed worker) and
+    # asks the provider before sending again (``apps.outbox.services.outbox_process``).
+    attempt_started_at = models.DateTimeField(_("attempt in progress since"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     # The request (or task) that wrote the row: its delivery task runs and logs under this id.
     request_id = models.CharField(_("request id"), max_length=64, blank=True, default="")

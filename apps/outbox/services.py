@@ -18,8 +18,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,22 +28,29 @@ from weakref import WeakKeyDictionary
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from prometheus_client import Counter
 
 from apps.audit.services import audit_record
 from apps.core.context import get_context
 from apps.core.tenancy import current_schema
 from apps.outbox.broker import broker_publisher
-from apps.outbox.handlers import DeliveryError, handler_for
+from apps.outbox.handlers import DeliveryError, Verdict, check_for, handler_for
 from apps.outbox.models import Kind, OutboxMessage, Status
 
 logger = structlog.get_logger(__name__)
 
 MAX_ERROR_CHARS = 2000
+# Interrupted attempts whose outcome nobody can tell (status ``unknown``: operators decide).
+OUTCOME_UNKNOWN = Counter(
+    "guichet_outbox_outcome_unknown_total",
+    "Outbox messages whose interrupted attempt could not be checked with the provider",
+    ["kind"],
+)
 # A retry that arrives this early (clock skew, timer slack) still counts as due.
 EARLY_TOLERANCE = timedelta(seconds=5)
 
@@ -175,14 +182,34 @@ def _kick(message_ids: dict[str, list[UUID]]) -> None:
 # --- Relay ---------------------------------------------------------------------------------
 
 
-def outbox_relay(*, limit: int | None = None, message_ids: Sequence[UUID] | None = None) -> int:
+def outbox_relay(
+    *,
+    limit: int | None = None,
+    message_ids: Sequence[UUID] | None = None,
+    leased_before: datetime | None = None,
+) -> int:
     """Publish the due pending messages of the current schema; return how many were published.
 
-    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and leased once published, so relays
-    running at the same time (the after-commit kick, the periodic task, several workers)
-    never publish a row twice. A broker failure stops the batch; unpublished rows stay due.
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and leased once published (only then: a
+    row whose publishing failed stays due), so relays running at the same time (the
+    after-commit kick, the periodic task, several workers) never publish a row twice.
+    ``leased_before`` (a worker that has just reconnected to the broker) also takes the rows
+    leased before that moment: their published copies may have been lost with the broker.
+    A broker failure stops the batch; unpublished rows stay due.
     """
-    published, _failed = _relay(limit=limit, message_ids=message_ids, publish=None)
+    if limit is None:
+        # The whole backlog, batch after batch (a batch that published nothing ends it).
+        total = 0
+        while True:
+            published, failed = _relay(
+                limit=None, message_ids=message_ids, publish=None, leased_before=leased_before
+            )
+            total += published
+            if failed or published < int(settings.OUTBOX_RELAY_BATCH):
+                return total
+    published, _failed = _relay(
+        limit=limit, message_ids=message_ids, publish=None, leased_before=leased_before
+    )
     return published
 
 
@@ -191,6 +218,7 @@ def _relay(
     limit: int | None,
     message_ids: Sequence[UUID] | None,
     publish: Callable[[UUID, str], None] | None,
+    leased_before: datetime | None = None,
 ) -> tuple[int, bool]:
     """``outbox_relay`` over ``publish`` (None: a publisher of its own, only if rows are due).
 
@@ -200,11 +228,15 @@ def _relay(
     batch = limit or int(settings.OUTBOX_RELAY_BATCH)
     published: list[UUID] = []
     failed = False
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    if leased_before is not None:
+        # lease_until is (time of publishing) + lease: published before ``leased_before``.
+        free |= Q(lease_until__lt=leased_before + lease())
     with transaction.atomic():
         claim = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+            .filter(free)
         )
         if message_ids is not None:
             claim = claim.filter(pk__in=list(message_ids))
@@ -252,9 +284,43 @@ def _error_text(exc: BaseException) -> str:
 def outbox_process(*, message_id: UUID) -> ProcessOutcome:
     """Attempt one message of the current schema, at most once at a time, never after success.
 
-    Returns ``missing`` (no such row), ``not_due`` (an early duplicate), the status it found
-    (``sent``/``dead``: nothing done), or the outcome of this attempt.
+    The attempt is recorded (``attempt_started_at``, committed) before the handler contacts
+    the provider, and cleared with its outcome. Finding it set means an earlier attempt was
+    interrupted after that point (a killed worker): the kind's check asks the provider before
+    anything is sent again (``apps.outbox.handlers``). One attempt at a time per message: a
+    PostgreSQL advisory lock of the session, held from the record to the outcome, released by
+    the server if the worker dies (a copy arriving meanwhile returns ``busy``).
+
+    Returns ``missing`` (no such row), ``not_due`` (an early duplicate), ``busy``, the status
+    it found (``sent``/``dead``/``unknown``: nothing done), or the outcome of this attempt.
     """
+    with _attempt_lock(message_id) as acquired:
+        if not acquired:
+            logger.info("outbox_attempt_busy")
+            return ProcessOutcome("busy")
+        return _process(message_id)
+
+
+@contextmanager
+def _attempt_lock(message_id: UUID) -> Iterator[bool]:
+    key = f"outbox:{current_schema()}:{message_id}"
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key])
+        row = cursor.fetchone()
+    acquired = bool(row and row[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+            except DatabaseError:  # the connection is gone, and the lock with it
+                logger.warning("outbox_attempt_unlock_failed")
+
+
+def _process(message_id: UUID) -> ProcessOutcome:
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None:
@@ -262,34 +328,85 @@ def outbox_process(*, message_id: UUID) -> ProcessOutcome:
         if message.status != Status.PENDING:
             logger.info("outbox_already_done", kind=message.kind, status=message.status)
             return ProcessOutcome(message.status)
-        now = timezone.now()
-        if message.next_attempt_at > now + EARLY_TOLERANCE:
+        if message.next_attempt_at > timezone.now() + EARLY_TOLERANCE:
             return ProcessOutcome("not_due")
+        in_doubt = message.attempt_started_at is not None
+        if not in_doubt:
+            message.attempt_started_at = timezone.now()
+            message.save(update_fields=["attempt_started_at"])
+    # Committed: from here on a crash leaves the attempt on record.
+    verdict = Verdict.NOT_DELIVERED
+    if in_doubt:
+        check = check_for(message.kind)
         try:
+            verdict = check(message) if check is not None else Verdict.REPEAT
+        except Exception as exc:  # the provider could not be asked now: ask again later
             with transaction.atomic():
-                handler_for(message.kind)(message)
-        except Exception as exc:
-            return _attempt_failed(message, exc, now=now)
+                message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+                return _attempt_failed(message, exc, now=timezone.now(), in_doubt=True)
+        logger.warning("outbox_attempt_in_doubt", kind=message.kind, verdict=verdict)
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if message.status != Status.PENDING:
+            return ProcessOutcome(message.status)
+        now = timezone.now()
+        if verdict == Verdict.UNKNOWN:
+            return _outcome_unknown(message, now=now)
+        if verdict != Verdict.DELIVERED:
+            try:
+                with transaction.atomic():
+                    handler_for(message.kind)(message)
+            except Exception as exc:
+                return _attempt_failed(message, exc, now=now)
         message.attempts += 1
         message.status = Status.SENT
         message.sent_at = timezone.now()
         message.last_error = ""
-        message.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-    logger.info("outbox_sent", kind=message.kind, attempts=message.attempts)
+        message.attempt_started_at = None
+        message.save(
+            update_fields=["attempts", "status", "sent_at", "last_error", "attempt_started_at"]
+        )
+    logger.info("outbox_sent", kind=message.kind, attempts=message.attempts, verdict=verdict)
     return ProcessOutcome(Status.SENT)
 
 
-def _attempt_failed(message: OutboxMessage, exc: Exception, *, now: Any) -> ProcessOutcome:
+def _outcome_unknown(message: OutboxMessage, *, now: datetime) -> ProcessOutcome:
+    """The interrupted attempt cannot be checked nor repeated safely: shown to operators."""
+    message.status = Status.UNKNOWN
+    message.last_error = (
+        "attempt interrupted after the provider was contacted; the provider cannot say "
+        "whether it took the message (not sent again)"
+    )
+    message.save(update_fields=["status", "last_error"])
+    audit_record(
+        action="outbox.outcome_unknown",
+        target_type="outbox_message",
+        target_id=message.pk,
+        outcome="failure",
+        changes={"status": {"old": Status.PENDING, "new": Status.UNKNOWN}},
+    )
+    OUTCOME_UNKNOWN.labels(kind=message.kind).inc()
+    logger.warning("outbox_outcome_unknown", kind=message.kind)
+    return ProcessOutcome(Status.UNKNOWN)
+
+
+def _attempt_failed(
+    message: OutboxMessage, exc: Exception, *, now: Any, in_doubt: bool = False
+) -> ProcessOutcome:
     on_failure = getattr(exc, "on_failure", None)
     if on_failure is not None:
         on_failure()
     permanent = isinstance(exc, DeliveryError) and exc.permanent
+    if not (in_doubt or getattr(exc, "in_doubt", False)):
+        message.attempt_started_at = None  # the provider said no: nothing to check next time
     message.attempts += 1
     message.last_error = _error_text(exc)
     if permanent or message.attempts >= max_attempts():
         message.status = Status.DEAD
         message.dead_at = now
-        message.save(update_fields=["attempts", "last_error", "status", "dead_at"])
+        message.save(
+            update_fields=["attempts", "last_error", "status", "dead_at", "attempt_started_at"]
+        )
         audit_record(
             action="outbox.dead_lettered",
             target_type="outbox_message",
@@ -311,7 +428,15 @@ def _attempt_failed(message: OutboxMessage, exc: Exception, *, now: Any) -> Proc
     message.next_attempt_at = now + timedelta(seconds=delay)
     # The retry is published by the task itself; the relay takes over only if it is lost.
     message.lease_until = message.next_attempt_at + lease()
-    message.save(update_fields=["attempts", "last_error", "next_attempt_at", "lease_until"])
+    message.save(
+        update_fields=[
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "lease_until",
+            "attempt_started_at",
+        ]
+    )
     logger.warning(
         "outbox_attempt_failed",
         kind=message.kind,
@@ -327,30 +452,41 @@ def _attempt_failed(message: OutboxMessage, exc: Exception, *, now: Any) -> Proc
 
 @transaction.atomic
 def outbox_requeue(*, message_ids: Iterable[UUID]) -> int:
-    """Send dead letters of the current schema back to the relay, attempts reset (audited).
+    """Send dead letters and messages in doubt (``unknown``) of the current schema back to the
+    relay, attempts reset (audited).
 
-    Messages that are not dead are left alone. Returns how many were re-queued.
+    Other messages are left alone. Returns how many were re-queued.
     """
     now = timezone.now()
     messages = list(
         OutboxMessage.objects.select_for_update()
-        .filter(pk__in=list(message_ids), status=Status.DEAD)
+        .filter(pk__in=list(message_ids), status__in=[Status.DEAD, Status.UNKNOWN])
         .order_by("created_at")
     )
     for message in messages:
+        old_status = message.status
         message.status = Status.PENDING
         message.attempts = 0
         message.next_attempt_at = now
         message.lease_until = None
         message.dead_at = None
+        # An operator who re-queues a message in doubt chose to send it again.
+        message.attempt_started_at = None
         message.save(
-            update_fields=["status", "attempts", "next_attempt_at", "lease_until", "dead_at"]
+            update_fields=[
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "lease_until",
+                "dead_at",
+                "attempt_started_at",
+            ]
         )
         audit_record(
             action="outbox.requeued",
             target_type="outbox_message",
             target_id=message.pk,
-            changes={"status": {"old": Status.DEAD, "new": Status.PENDING}},
+            changes={"status": {"old": old_status, "new": Status.PENDING}},
         )
     if messages:
         _kick_after_commit([m.pk for m in messages])

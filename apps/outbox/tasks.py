@@ -9,12 +9,14 @@ dead-lettered after ``OUTBOX_MAX_ATTEMPTS``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
 from celery import shared_task
 from celery.exceptions import Retry
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.core.context import set_context, system_context
@@ -55,24 +57,32 @@ def outbox_deliver(self: Any, *, message_id: str) -> str:
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def outbox_relay_schema(*, schema_name: str) -> int:
-    """Publish the due messages of one schema."""
+def outbox_relay_schema(*, schema_name: str, leased_before: str | None = None) -> int:
+    """Publish the due messages of one schema (and those leased before ``leased_before``)."""
     set_context(system_context("outbox.relay"))
     if schema_name not in outbox_schemas():
         logger.warning("outbox_relay_unknown_schema", schema=schema_name)
         return 0
     with schema_context(schema_name):
-        return outbox_relay()
+        return outbox_relay(leased_before=_moment(leased_before))
 
 
 @shared_task(name="outbox.relay_all", acks_late=True, ignore_result=True)
-def outbox_relay_all() -> list[str]:
-    """Periodic: one relay per schema (public and every agency), each in its own task."""
+def outbox_relay_all(*, leased_before: str | None = None) -> list[str]:
+    """Periodic, and from a worker that has (re)connected to the broker (``leased_before``,
+    ISO 8601: ``apps.outbox.worker``): one relay per schema, each in its own task."""
     set_context(system_context("outbox.relay_all"))
     schemas = outbox_schemas()
     for schema in schemas:
-        outbox_relay_schema.delay(schema_name=schema)
+        outbox_relay_schema.delay(schema_name=schema, leased_before=leased_before)
     return schemas
+
+
+def _moment(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
 @shared_task(name="outbox.purge", acks_late=True, reject_on_worker_lost=True, ignore_result=True)

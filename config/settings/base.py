@@ -290,6 +290,10 @@ REST_FRAMEWORK = {
 # Largest JSON (or form) body accepted; uploads have their own per-document limits.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Reverse proxies whose X-Forwarded-For names the client (addresses or networks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Retry-After of the 503/507 answered while a part is down (apps.core.outages).
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -335,9 +339,11 @@ MEDIA_URL = "/media-not-served/"
 def default_storage(bucket: str) -> dict[str, Any]:
     """``STORAGES["default"]``: S3 object storage when ``bucket`` is set, else ``MEDIA_ROOT``.
 
-    Both refuse names outside the current agency's prefix (apps/core/storage.py). Objects are
-    private (no ACL granted) and never served by URL: the download views stream them after the
-    permission check. Credentials left empty fall back to boto3's own chain (instance role).
+    Both refuse names outside the current agency's prefix (apps/core/storage.py); on local
+    disks a file appears whole or not at all (written under a temporary name, then linked).
+    Objects are private (no ACL granted) and never served by URL: the download views stream
+    them after the permission check. Credentials left empty fall back to boto3's own chain
+    (instance role).
     """
     if not bucket:
         return {"BACKEND": "apps.core.storage.AgencyFileSystemStorage"}
@@ -452,6 +458,9 @@ SMS_FILE_DIR = Path(env.str("SMS_FILE_DIR", default=str(VAR_DIR / "sms")))
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="GUICHET")
+# Status query of the gateway by client reference ({reference}), asked after an interrupted
+# attempt; without it such an SMS is not sent twice but marked "unknown" for an operator.
+SMS_GATEWAY_STATUS_URL = env.str("SMS_GATEWAY_STATUS_URL", default="")
 SMS_GATEWAY_CONNECT_TIMEOUT = env.float("SMS_GATEWAY_CONNECT_TIMEOUT", default=3.0)
 SMS_GATEWAY_READ_TIMEOUT = env.float("SMS_GATEWAY_READ_TIMEOUT", default=10.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Guichet <no-reply@guichet.localhost>")
@@ -466,6 +475,9 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 # Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+# Certificate files that no certificate names (a job killed between writing the file and
+# recording it) are deleted by the sweep once older than this (younger ones may be committing).
+CERTIFICATES_ORPHAN_GRACE_SECONDS = env.int("CERTIFICATES_ORPHAN_GRACE_SECONDS", default=3600)
 # Verification answers (valid / revoked / unknown) are cached this long in the hot-key store.
 CERTIFICATE_VERIFY_CACHE_SECONDS = env.int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=60)
 # Public URL of an agency ({domain} is its primary domain), printed in certificate QR codes.
@@ -500,6 +512,26 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Without socket timeouts redis-py waits for the operating system (minutes) on a broker that
+    # vanished without closing its sockets; the health check finds a dead idle connection.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0),
+        "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=4.0),
+        "socket_keepalive": True,
+        "health_check_interval": env.int("CELERY_BROKER_HEALTH_CHECK_SECONDS", default=10),
+        "retry_on_timeout": True,
+    }
+# Worker and beat reconnect by themselves however long the broker is away (Celery's default
+# gives up after 100 attempts, and a worker that starts while the broker is down exits);
+# retries back off up to CELERY_BROKER_RETRY_MAX_SECONDS between attempts.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=4.0)
+# Longest wait between two reconnection attempts of a worker (config/celery.py).
+CELERY_BROKER_RETRY_MAX_SECONDS = env.float("CELERY_BROKER_RETRY_MAX_SECONDS", default=2.0)
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -533,6 +565,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "outbox-purge-sent": {
         "task": "outbox.purge_all",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Delete certificate files no certificate names (interrupted document jobs), per agency.
+    "certificates-sweep-orphans": {
+        "task": "certificates.sweep_orphans_all",
+        "schedule": env.int("CERTIFICATES_SWEEP_INTERVAL_SECONDS", default=3600),
     },
     # Remind agents of applications whose deadline is near; one task per active agency.
     "notifications-deadline-reminders": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_exists
@@ -136,3 +138,39 @@ def test_permission_matrix(api, agency_a, citizen, staff_of, platform_admin, tok
 
 def test_platform_api_is_not_served_on_agency_hosts(api, admin_token):
     assert api(HOST_A, admin_token).get(URL).status_code in (401, 404)
+
+
+@pytest.fixture
+def rows_only_role(db):
+    """The connection acts as a role that reads and writes rows only, as in production.
+
+    CREATE ROLE is transactional: the test's rollback removes it.
+    """
+    name = f"guichet_rows_{uuid.uuid4().hex[:10]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{name}" NOLOGIN')
+        cursor.execute(f'GRANT USAGE ON SCHEMA public TO "{name}"')
+        cursor.execute(
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{name}"'
+        )
+        cursor.execute(f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "{name}"')
+        cursor.execute(f'SET ROLE "{name}"')
+    yield name
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+
+
+def test_creation_through_a_rows_only_role_is_refused_and_creates_nothing(
+    api, admin_token, rows_only_role
+):
+    response = api(PUBLIC_HOST, admin_token).post(
+        URL, {"slug": "impots", "name_fr": "Impôts", "name_en": "Tax"}, format="json"
+    )
+
+    body = assert_problem(response, 403, "agency_creation_needs_owner")
+    assert "create_agency" in body["detail"]
+    assert "exploitant" in body["detail"]  # French first
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    assert not Agency.objects.filter(slug="impots").exists()
+    assert not schema_exists("impots")

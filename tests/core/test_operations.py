@@ -24,7 +24,12 @@ def test_readyz_reports_each_part(api):
     response = api().get("/readyz")
 
     assert response.status_code == 200, response.content
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "hotkeys": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "hotkeys": "ok",
+        "storage": "ok",
+    }
 
 
 def test_readyz_names_the_broker_when_it_is_down(api, settings):

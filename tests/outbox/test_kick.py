@@ -2,9 +2,10 @@
 fails fast when the broker is down, hung, or was restarted while the connection sat idle.
 
 No test transaction here: the kick runs when the outermost transaction really commits, so
-the rows are committed and each test deletes its own. The broker is CELERY_BROKER_URL (Redis
-in CI); outages are a dead port, a listener that never answers, and a loopback proxy that
-drops its connections.
+the rows are committed and each test deletes its own. The broker is CELERY_BROKER_URL: Celery's
+filesystem transport under `make test` without variables, Redis in the second step of .ci/run.
+Outages are a dead port, a listener that never answers, and a loopback proxy that drops its
+connections. The proxy forwards to the real broker, so that test needs Redis (marker ``redis``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -63,22 +65,38 @@ def _claims(queries: CaptureQueriesContext) -> int:
     return sum("SKIP LOCKED" in query["sql"] for query in queries.captured_queries)
 
 
-def _take_from_queue(ids: list[UUID]) -> list[str]:
-    """The ``outbox.deliver`` messages for ``ids`` in the real broker's queue (removed)."""
+def _queued() -> Iterator[tuple[bytes, Callable[[], None]]]:
+    """Every raw message of the test queue in the real broker, with a function removing it.
+
+    Reads the broker's storage directly (a Redis list, or the filesystem transport's files) so
+    that nothing else in the queue is consumed or reordered.
+    """
+    queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+    if BROKER_URL.startswith("filesystem"):
+        folder = Path(django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"])
+        for path in sorted(folder.glob(f"*.{queue}.msg")):
+            with suppress(FileNotFoundError):  # taken meanwhile by someone else
+                yield path.read_bytes(), path.unlink
+        return
     from config.celery import app
 
-    found = []
     with app.connection_for_write(BROKER_URL) as conn:
         client = conn.default_channel.client
-        queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
         for raw in client.lrange(queue, 0, -1):
-            headers = json.loads(raw)["headers"]
-            if headers["task"] != "outbox.deliver":
-                continue
-            message_id = next((str(i) for i in ids if str(i) in headers["kwargsrepr"]), None)
-            if message_id is not None:
-                found.append(message_id)
-                client.lrem(queue, 1, raw)
+            yield raw, lambda raw=raw: client.lrem(queue, 1, raw)
+
+
+def _take_from_queue(ids: list[UUID]) -> list[str]:
+    """The ``outbox.deliver`` messages for ``ids`` in the real broker's queue (removed)."""
+    found = []
+    for raw, remove in _queued():
+        headers = json.loads(raw)["headers"]
+        if headers["task"] != "outbox.deliver":
+            continue
+        message_id = next((str(i) for i in ids if str(i) in headers["kwargsrepr"]), None)
+        if message_id is not None:
+            found.append(message_id)
+            remove()
     return found
 
 
@@ -265,14 +283,14 @@ class _Proxy:
 
 
 def _broker_address() -> tuple[str, int, str]:
+    """Host, port and database of the Redis broker (the ``redis`` marker skips other brokers)."""
     url = BROKER_URL
-    if not url.startswith("redis://"):
-        pytest.skip(f"needs a Redis broker (CELERY_BROKER_URL is {url.split(':')[0]})")
     host_port, _, db = url.removeprefix("redis://").rpartition("@")[2].partition("/")
     host, _, port = host_port.partition(":")
     return host or "127.0.0.1", int(port or 6379), db or "0"
 
 
+@pytest.mark.redis
 def test_a_pooled_connection_closed_while_idle_is_replaced_once(committed, settings):
     host, port, db = _broker_address()
     proxy = _Proxy((host, port))
@@ -304,7 +322,6 @@ def test_a_pooled_connection_closed_while_idle_is_replaced_once(committed, setti
 
 
 def test_a_broker_that_never_answers_holds_the_caller_for_the_timeout_only(committed, settings):
-    _broker_address()
     silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody answers
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
     try:

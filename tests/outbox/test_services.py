@@ -285,3 +285,32 @@ def test_a_failing_kick_never_reaches_the_caller(
 def test_messages_describe_themselves(agency_a):
     message = _enqueue()
     assert str(message) == f"document {message.pk} (pending)"
+
+
+def test_relay_after_a_reconnection_takes_rows_leased_before_it_once(agency_a, published):
+    message = _enqueue()
+    with schema_context("agence_a"):
+        assert outbox_relay() == 1  # leased: its copy may die with the broker
+        reconnected_at = timezone.now()
+        assert outbox_relay() == 0
+        assert outbox_relay(leased_before=reconnected_at) == 1  # published again at once
+        # A second worker reconnecting at the same moment finds it leased after that moment.
+        assert outbox_relay(leased_before=reconnected_at) == 0
+    assert published.ids == [message.pk, message.pk]
+
+
+def test_relay_without_a_limit_publishes_the_whole_backlog(agency_a, published, settings):
+    settings.OUTBOX_RELAY_BATCH = 2
+    messages = [_enqueue() for _ in range(5)]
+    with schema_context("agence_a"):
+        assert outbox_relay() == 5  # three batches in one pass
+    assert sorted(published.ids) == sorted(m.pk for m in messages)
+
+
+def test_relay_without_a_limit_stops_at_a_publish_failure(agency_a, published, settings):
+    settings.OUTBOX_RELAY_BATCH = 2
+    for _ in range(5):
+        _enqueue()
+    published.fail_after = 3
+    with schema_context("agence_a"):
+        assert outbox_relay() == 3

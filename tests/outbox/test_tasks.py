@@ -63,7 +63,7 @@ def test_a_retry_that_cannot_be_published_is_left_to_the_relay(
 def test_the_periodic_relay_fans_out_to_public_and_every_agency(agency_a, agency_b, monkeypatch):
     queued: list[str] = []
     monkeypatch.setattr(
-        tasks.outbox_relay_schema, "delay", lambda *, schema_name: queued.append(schema_name)
+        tasks.outbox_relay_schema, "delay", lambda *, schema_name, **kw: queued.append(schema_name)
     )
 
     schemas = tasks.outbox_relay_all()
@@ -113,7 +113,7 @@ def test_delivered_messages_are_purged_after_the_retention(agency_a, settings):
 def test_the_periodic_purge_fans_out_to_every_schema(agency_a, agency_b, monkeypatch):
     queued: list[str] = []
     monkeypatch.setattr(
-        tasks.outbox_purge_schema, "delay", lambda *, schema_name: queued.append(schema_name)
+        tasks.outbox_purge_schema, "delay", lambda *, schema_name, **kw: queued.append(schema_name)
     )
     schemas = tasks.outbox_purge_all()
     assert queued == schemas

@@ -24,13 +24,22 @@ Rules that keep LMDB safe:
   trade for this kind of data (Redis makes the same one by default) and it is what makes
   writes cheap; set ``OPTIONS["sync"] = True`` to fsync every commit;
 * the map is a fixed-size reservation (``map_size``): when it is full, writes raise
-  ``StoreUnavailable`` and an ``hotkeys_lmdb_map_full`` event is logged. Expired values only
-  free space once ``purge_expired`` runs (Celery task ``hotkeys_purge_expired``).
+  ``StoreUnavailable`` (reason ``map_full``) and an ``hotkeys_lmdb_map_full`` event is logged.
+  Expired values only free space once ``purge_expired`` runs (Celery task
+  ``hotkeys_purge_expired``), which shrinks its transactions until they fit in a full map;
+* recovery without a restart: an environment that failed (LMDB panic, I/O error, closed
+  underneath) or whose files were replaced (a new volume mounted over the path: checked by
+  ``ping``, i.e. by /readyz) is closed and opened again on the next operation, at most once a
+  second and only while no other operation of this process is using it. A full disk or a
+  read-only file system is reported as the reason (``disk_full``, ``read_only``) and counted in
+  ``guichet_hotkeys_errors_total``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -40,6 +49,7 @@ from typing import cast
 import lmdb
 import structlog
 
+from apps.core import metrics
 from apps.hotkeys.base import (
     HEADER_BYTES,
     NO_EXPIRY,
@@ -55,25 +65,34 @@ logger = structlog.get_logger(__name__)
 
 DEFAULT_MAP_SIZE = 1024**3
 DEFAULT_MAX_READERS = 512
+# Below this much free space on the file system a failed write is reported as ``disk_full``.
+DISK_FULL_BYTES = 256 * 1024
+# A broken environment is reopened at most this often (seconds).
+REOPEN_INTERVAL = 1.0
 
 
 class _InheritedEnvironment:
-    """Stands in, in a forked child, for an environment the parent opened."""
+    """Stands in, in a forked child, for an environment the parent opened (or, while it is
+    being reopened, for one that was closed)."""
+
+    def __init__(self, message: str = "LMDB environment inherited through fork") -> None:
+        self.message = message
 
     def begin(self, *args: object, **kwargs: object) -> lmdb.Transaction:
-        raise lmdb.Error("LMDB environment inherited through fork: open a new store")
+        raise lmdb.Error(self.message)
 
     def reader_check(self) -> int:
-        raise lmdb.Error("LMDB environment inherited through fork: open a new store")
+        raise lmdb.Error(self.message)
 
     def sync(self, force: bool = False) -> None:
-        raise lmdb.Error("LMDB environment inherited through fork: open a new store")
+        raise lmdb.Error(self.message)
 
     def close(self) -> None:
         """Nothing to close in this process."""
 
 
 _INHERITED = _InheritedEnvironment()
+_CLOSED = _InheritedEnvironment("LMDB environment closed for reopening")
 # Every store opened in this process, to detach them in a forked child.
 _open_stores: weakref.WeakSet[LMDBStore] = weakref.WeakSet()
 # Environments a child must keep alive and never touch (see the module docstring).
@@ -134,27 +153,104 @@ class LMDBStore(HotKeyStore):
     ) -> None:
         super().__init__(clock=clock)
         self.path = Path(path)
-        try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._env: lmdb.Environment | _InheritedEnvironment = lmdb.open(
-                str(self.path),
-                map_size=int(map_size),
-                subdir=True,
-                max_dbs=0,
-                max_readers=int(max_readers),
-                sync=sync,
-                metasync=sync,
-                readahead=False,
-                meminit=False,
-            )
-            # Free reader slots left behind by processes that died mid-read.
-            self._env.reader_check()
-        except (OSError, lmdb.Error) as exc:
-            raise _unavailable("hotkeys_lmdb_open_failed", exc) from exc
+        self._map_size = int(map_size)
+        self._max_readers = int(max_readers)
+        self._sync = bool(sync)
         # One token per operation in flight (list.append/pop are atomic under the GIL): lets a
-        # forked child know whether the parent had a transaction open at fork time.
+        # forked child know whether the parent had a transaction open at fork time, and a
+        # reopening know that nobody is using the environment it closes.
         self._inflight: list[None] = []
+        self._detached = False
+        self._broken = False
+        self._next_reopen_at = 0.0
+        self._reopen_lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+        try:
+            self._env: lmdb.Environment | _InheritedEnvironment = self._open()
+        except (OSError, lmdb.Error) as exc:
+            raise self._unavailable("hotkeys_lmdb_open_failed", exc) from exc
         _open_stores.add(self)
+
+    def _open(self) -> lmdb.Environment:
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        env = lmdb.open(
+            str(self.path),
+            map_size=self._map_size,
+            subdir=True,
+            max_dbs=0,
+            max_readers=self._max_readers,
+            sync=self._sync,
+            metasync=self._sync,
+            readahead=False,
+            meminit=False,
+        )
+        try:
+            # Free reader slots left behind by processes that died mid-read.
+            env.reader_check()
+            self._identity = _file_identity(self.path)
+        except BaseException:
+            env.close()
+            raise
+        return env
+
+    # Failure handling and reopening.
+
+    def _reason(self, exc: BaseException) -> str:
+        """Why an operation failed, as reported by /readyz and the metric."""
+        if isinstance(exc, lmdb.MapFullError):
+            return "map_full"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "disk_full"
+        if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+            return "read_only"
+        try:
+            stats = os.statvfs(self.path if self.path.exists() else self.path.parent)
+        except OSError:
+            return "unavailable"
+        if stats.f_flag & os.ST_RDONLY:
+            return "read_only"
+        if stats.f_bavail * stats.f_frsize < DISK_FULL_BYTES:
+            return "disk_full"
+        return "unavailable"
+
+    def _unavailable(self, event: str, exc: BaseException) -> StoreUnavailable:
+        reason = self._reason(exc)
+        # The event and the exception class only: LMDB messages can contain paths, never values.
+        logger.warning(event, backend="lmdb", error=type(exc).__name__, reason=reason)
+        metrics.HOTKEYS_ERRORS.labels(reason=reason).inc()
+        return StoreUnavailable(event, reason=reason)
+
+    def _failed(self, event: str, exc: BaseException) -> StoreUnavailable:
+        """Map an LMDB failure, marking the environment for reopening unless the map is full
+        (a full map is a state of the data, not of the environment)."""
+        if not isinstance(exc, lmdb.MapFullError | lmdb.ReadersFullError):
+            self._broken = True
+        return self._unavailable(event, exc)
+
+    def _usable_env(self) -> lmdb.Environment | _InheritedEnvironment:
+        """The environment to use now, reopening a broken one first when that is safe."""
+        if self._broken and not self._detached:
+            self._reopen()
+        return self._env
+
+    def _reopen(self) -> None:
+        if time.monotonic() < self._next_reopen_at or not self._reopen_lock.acquire(blocking=False):
+            return  # the next operation fails on the broken environment and tries again
+        try:
+            if not self._broken or self._inflight:
+                return  # another thread reopened it, or is using the old one: not now
+            self._next_reopen_at = time.monotonic() + REOPEN_INTERVAL
+            old, self._env = self._env, _CLOSED
+            old.close()
+            try:
+                self._env = self._open()
+            except (OSError, lmdb.Error) as exc:
+                raise self._unavailable("hotkeys_lmdb_reopen_failed", exc) from exc
+            self._broken = False
+            metrics.HOTKEYS_REOPENED.inc()
+            logger.info("hotkeys_lmdb_reopened", backend="lmdb")
+        finally:
+            self._reopen_lock.release()
 
     # Reads use read-only snapshots: they never wait for writers.
 
@@ -166,12 +262,13 @@ class LMDBStore(HotKeyStore):
         """
         self._check_not_in_transaction()
         check_key(key)
+        env = self._usable_env()
         self._inflight.append(None)
         try:
-            with self._env.begin() as txn:
+            with env.begin() as txn:
                 raw = cast("bytes | None", txn.get(key))
         except lmdb.Error as exc:
-            raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
+            raise self._failed("hotkeys_lmdb_read_failed", exc) from exc
         finally:
             self._inflight.pop()
         if raw is None:
@@ -184,36 +281,46 @@ class LMDBStore(HotKeyStore):
     def range(self, prefix: bytes, limit: int | None = None) -> list[tuple[bytes, bytes]]:
         """Live pairs under ``prefix`` in key order, from one consistent snapshot."""
         self._check_not_in_transaction()
+        env = self._usable_env()
         self._inflight.append(None)
         try:
-            with self._env.begin() as txn:
+            with env.begin() as txn:
                 return _LMDBTransaction(txn, self.now_ms()).range(prefix, limit)
         except lmdb.Error as exc:
-            raise _unavailable("hotkeys_lmdb_read_failed", exc) from exc
+            raise self._failed("hotkeys_lmdb_read_failed", exc) from exc
         finally:
             self._inflight.pop()
 
     def _run_transaction(self, fn: Callable[[HotKeyTransaction], T]) -> T:
+        env = self._usable_env()
         self._inflight.append(None)
         try:
             # Commits when fn returns, aborts when it raises; LMDB serialises writers, so
             # there is never a conflict to retry.
-            with self._env.begin(write=True) as txn:
+            with env.begin(write=True) as txn:
                 return fn(_LMDBTransaction(txn, self.now_ms()))
         except lmdb.MapFullError as exc:
-            raise _unavailable("hotkeys_lmdb_map_full", exc) from exc
+            raise self._failed("hotkeys_lmdb_map_full", exc) from exc
         except lmdb.Error as exc:
-            raise _unavailable("hotkeys_lmdb_write_failed", exc) from exc
+            raise self._failed("hotkeys_lmdb_write_failed", exc) from exc
         finally:
             self._inflight.pop()
 
     def ping(self) -> None:
-        """Open (and drop) a read snapshot: fails if the environment is closed or broken."""
+        """Open (and drop) a read snapshot: fails if the environment is closed or broken.
+
+        Also notices that the files under ``path`` are no longer the ones this process opened
+        (a volume remounted, the directory restored): the environment is then reopened.
+        """
+        if not self._detached and _file_identity(self.path) != self._identity:
+            logger.warning("hotkeys_lmdb_files_replaced", backend="lmdb")
+            self._broken = True
+        env = self._usable_env()
         try:
-            with self._env.begin() as txn:
+            with env.begin() as txn:
                 txn.id()
         except lmdb.Error as exc:
-            raise _unavailable("hotkeys_lmdb_ping_failed", exc) from exc
+            raise self._failed("hotkeys_lmdb_ping_failed", exc) from exc
 
     def purge_expired(self, batch: int = 1000) -> int:
         """Delete expired values (see ``HotKeyStore.purge_expired``), then flush to disk."""
@@ -222,16 +329,18 @@ class LMDBStore(HotKeyStore):
             self._env.reader_check()
             self._env.sync(True)
         except lmdb.Error as exc:
-            raise _unavailable("hotkeys_lmdb_sync_failed", exc) from exc
+            raise self._failed("hotkeys_lmdb_sync_failed", exc) from exc
         return deleted
 
     def close(self) -> None:
-        """Close the environment (a no-op for one detached after fork)."""
+        """Close the environment for good (a no-op for one detached after fork)."""
+        self._detached = True  # closed on purpose: never reopened
         self._env.close()
 
     def _detach_after_fork(self) -> None:
         """In a forked child: make this store unusable and release what is safe to release."""
         env, self._env = self._env, _INHERITED
+        self._detached = True
         if isinstance(env, _InheritedEnvironment):
             return
         if self._inflight:
@@ -251,7 +360,10 @@ def _detach_stores_after_fork() -> None:
 os.register_at_fork(after_in_child=_detach_stores_after_fork)
 
 
-def _unavailable(event: str, exc: BaseException) -> StoreUnavailable:
-    # The event and the exception class only: LMDB messages can contain paths, never values.
-    logger.warning(event, backend="lmdb", error=type(exc).__name__)
-    return StoreUnavailable(event)
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of the data file under ``path``, or None if it cannot be read."""
+    try:
+        info = os.stat(path / "data.mdb")
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
