@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import HOST_A
+from tests.core.test_deploy import production_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "guichet.conf.template"
@@ -110,13 +111,9 @@ def stack(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> It
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "x" * 20 + "-production-secret-key-of-fifty-characters-or-more",
-        "JWT_SIGNING_KEY": "y" * 64,
+        # Proper values: production refuses weak, known or repeated keys.
+        **production_secrets(),
         "DJANGO_ALLOWED_HOSTS": ".localhost,localhost",
-        "AUDIT_SIGNING_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        "CERTIFICATE_SIGNING_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        "WEBHOOK_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        "OTP_SECRET_KEY": "z" * 64,
         "DATABASE_URL": (
             f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
             f"{database['NAME']}"
