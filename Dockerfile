@@ -37,7 +37,7 @@ ENV DJANGO_SETTINGS_MODULE=config.settings.production \
     MEDIA_ROOT=/app/media \
     GUNICORN_BIND=0.0.0.0:8000
 RUN DJANGO_SECRET_KEY=build-only-not-a-secret \
-    JWT_SIGNING_KEY=build-only-not-a-secret \
+    KEYRING_ENCRYPTION_KEY=build-only-not-a-secret \
     DJANGO_ALLOWED_HOSTS=localhost \
     DATABASE_URL=postgres://build@127.0.0.1:1/build \
     sh -c 'python manage.py collectstatic --noinput && python scripts/services.py compilemessages' \

@@ -3,12 +3,14 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.accounts.api.keys import JwksView
 from apps.core import views as core_views
 
 operations_urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics_view, name="metrics"),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
 ]
 
 docs_urlpatterns = [

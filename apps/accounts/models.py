@@ -282,3 +282,58 @@ class UserRevocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.revoked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyKind(models.TextChoices):
+    """What a key of the key ring signs."""
+
+    JWT = "jwt", _("access and refresh tokens")
+
+
+class KeyStatus(models.TextChoices):
+    """Where a key is in its life: signing, only verifying, or retired for good."""
+
+    ACTIVE = "active", _("active")
+    VERIFYING = "verifying", _("verifying only")
+    RETIRED = "retired", _("retired")
+
+
+class SigningKey(models.Model):
+    """One asymmetric key of the key ring (public schema), with its history.
+
+    Exactly one key per kind is ``active`` (it signs). A rotation demotes it to ``verifying``
+    until ``verify_until`` (its last token has expired by then), after which it verifies
+    nothing and is marked ``retired``. The private key is stored encrypted under
+    ``KEYRING_ENCRYPTION_KEY`` (``apps.accounts.keyring``); the public key is published.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=KeyKind.choices)
+    kid = models.CharField(_("key id"), max_length=64, unique=True)
+    algorithm = models.CharField(_("algorithm"), max_length=16)
+    public_key = models.TextField(_("public key (PEM)"))
+    private_key_encrypted = models.TextField(_("private key (encrypted)"))
+    status = models.CharField(_("status"), max_length=16, choices=KeyStatus.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    verify_until = models.DateTimeField(_("verifies until"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(status="active"),
+                name="accounts_signingkey_one_active",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="verifying") | models.Q(verify_until__isnull=False),
+                name="accounts_signingkey_verifying_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.status})"

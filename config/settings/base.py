@@ -209,11 +209,10 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "HS256",
-    # The signing key is its own secret, never SECRET_KEY.
-    "SIGNING_KEY": env.str(
-        "JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"
-    ),
+    # Ed25519 keys of the key ring (apps/accounts/keyring.py), chosen by the token's `kid`:
+    # no signing key in settings, only the key that decrypts the ring's private keys.
+    "ALGORITHM": "EdDSA",
+    "SIGNING_KEY": None,
     "ISSUER": env.str("JWT_ISSUER", default="guichet"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="guichet-api"),
     "LEEWAY": 0,
@@ -223,6 +222,12 @@ SIMPLE_JWT = {
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
+# Key ring (apps/accounts/keyring.py, docs/keys.md): private keys are stored encrypted under
+# this key; production requires it. Dev and tests create the first signing key on first use,
+# production refuses to sign until `manage.py keys_rotate --kind jwt` made one.
+KEYRING_ENCRYPTION_KEY = env.str("KEYRING_ENCRYPTION_KEY", default="")
+KEYRING_AUTO_CREATE = env.bool("KEYRING_AUTO_CREATE", default=False)
+KEYRING_CACHE_SECONDS = env.int("KEYRING_CACHE_SECONDS", default=30)
 # A rotated-out refresh token presented again later than this revokes its whole family
 # (apps/accounts/refresh.py); sooner, it lost a race with its own rotation and is only refused.
 JWT_REFRESH_REUSE_LEEWAY_SECONDS = env.int("JWT_REFRESH_REUSE_LEEWAY_SECONDS", default=10)
