@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any, ClassVar
 
@@ -199,22 +200,83 @@ class Membership(models.Model):
         return f"{self.user_id} {self.role}@{self.agency_id}"
 
 
+class PartnerScope(models.TextChoices):
+    """What a partner token may be granted; ``partner_with_scope`` checks these values."""
+
+    CATALOGUE_READ = "catalogue:read", _("read the service catalogue")
+    CERTIFICATES_VERIFY = "certificates:verify", _("verify certificates")
+    APPLICATIONS_SUBMIT = "applications:submit", _("submit applications for citizens")
+    APPLICATIONS_READ = "applications:read", _("read the applications it submitted")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("manage its webhooks")
+
+
+def partner_client_id_new() -> str:
+    """A fresh public client id (``pc_`` + 16 hex digits)."""
+    return f"pc_{secrets.token_hex(8)}"
+
+
 class PartnerClient(models.Model):
-    """A machine client of a partner (bank, ministry, integrator) using client credentials."""
+    """A machine client of a partner (bank, ministry, integrator) using client credentials.
+
+    Owned by one agency (``agency``: whose admins manage it) and granted scopes there
+    (``PartnerGrant``). Its secrets are ``PartnerSecret`` rows, stored hashed; revoking the
+    client (``is_active`` false, ``revoked_at``) ends its tokens at once.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    client_id = models.CharField(_("client id"), max_length=64, unique=True)
-    secret_hash = models.CharField(_("secret hash"), max_length=255)
+    client_id = models.CharField(
+        _("client id"), max_length=64, unique=True, default=partner_client_id_new, editable=False
+    )
     name = models.CharField(_("name"), max_length=200)
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.PROTECT,
+        related_name="partner_clients",
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("partner client")
         verbose_name_plural = _("partner clients")
+        constraints = [
+            # The console once saved clients with an empty id (the second one was a 500).
+            models.CheckConstraint(
+                condition=~models.Q(client_id=""), name="accounts_partnerclient_client_id_set"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartnerSecret(models.Model):
+    """One secret of a partner client, stored hashed (argon2).
+
+    A rotation adds a secret and sets the previous one's ``expires_at`` to the end of the
+    overlap window: both work until then. ``last_used_at`` tells whether the partner has
+    switched to the new one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(PartnerClient, on_delete=models.CASCADE, related_name="secrets")
+    secret_hash = models.CharField(_("secret hash"), max_length=255)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner secret")
+        verbose_name_plural = _("partner secrets")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class PartnerGrant(models.Model):

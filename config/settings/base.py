@@ -249,6 +249,10 @@ OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
+# After a partner secret is rotated the previous one keeps working this long (default: one day;
+# the rotation may ask for less, or for at most PARTNER_SECRET_MAX_OVERLAP_SECONDS).
+PARTNER_SECRET_OVERLAP_SECONDS = env.int("PARTNER_SECRET_OVERLAP_SECONDS", default=86400)
+PARTNER_SECRET_MAX_OVERLAP_SECONDS = env.int("PARTNER_SECRET_MAX_OVERLAP_SECONDS", default=2592000)
 # request.user of a person's token is built from the token and reads the accounts_user row
 # only when a request needs more than the id (apps/accounts/authentication.py: TokenUser).
 AUTH_STATELESS_USERS = env.bool("AUTH_STATELESS_USERS", default=True)
