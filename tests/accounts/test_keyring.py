@@ -271,3 +271,25 @@ def test_every_token_kind_is_signed_by_the_ring(tokens, citizen, staff_of, agenc
     staff = tokens(staff_of(agency_a), TokenKind.STAFF, agency=agency_a, role="agent")
 
     assert _kid(staff.access) == keyring_signing_key().kid
+
+
+def test_development_makes_the_first_key_on_first_use(api, citizen):
+    SigningKey.objects.all().delete()
+    keyring_cache_clear()
+
+    body = _sign_in(api, citizen)
+
+    assert _kid(body["access"]) == SigningKey.objects.get(status=KeyStatus.ACTIVE).kid
+
+
+def test_two_processes_making_the_first_key_at_once_end_up_with_one(db):
+    SigningKey.objects.all().delete()
+    keyring_cache_clear()
+    keyring._ring("jwt")  # this process has just read an empty ring
+    theirs, kid = keyring._new_row("jwt", timezone.now())
+    theirs.save()  # another process made the first key meanwhile
+
+    mine = keyring_signing_key()  # the unique index refuses a second active key: use theirs
+
+    assert mine.kid == kid
+    assert SigningKey.objects.count() == 1

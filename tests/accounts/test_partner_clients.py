@@ -14,6 +14,7 @@ from apps.accounts.models import PartnerClient, PartnerSecret, Role
 from apps.accounts.partners import partner_client_create
 from apps.accounts.tokens import TokenKind
 from apps.audit.models import AuditEvent
+from apps.core.errors import InvalidInput
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD
 from tests.helpers import assert_problem
@@ -368,3 +369,17 @@ def test_the_console_rotates_one_client_at_a_time(client, platform_admin, agency
 
     assert response.status_code == 200
     assert PartnerSecret.objects.filter(client__in=[first, second]).count() == 2
+
+
+@pytest.mark.parametrize("case", ["blank-name", "two-agencies"])
+def test_the_service_refuses_a_nameless_or_multi_agency_client(agency_a, agency_b, case):
+    grants = {agency_a: ["catalogue:read"]}
+    name = "  " if case == "blank-name" else "X"
+    if case == "two-agencies":
+        grants[agency_b] = ["catalogue:read"]
+    before = PartnerClient.objects.count()
+
+    with pytest.raises(InvalidInput):
+        partner_client_create(name=name, grants=grants)
+
+    assert PartnerClient.objects.count() == before
