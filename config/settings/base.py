@@ -488,6 +488,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "task": "apps.hotkeys.tasks.hotkeys_purge_expired",
         "schedule": env.int("HOTKEYS_PURGE_INTERVAL_SECONDS", default=300),
     },
+    # Retire the token-signing keys whose last token has expired (docs/keys.md).
+    "accounts-keys-retire-expired": {
+        "task": "accounts.keys_retire_expired",
+        "schedule": env.int("KEYS_RETIRE_INTERVAL_SECONDS", default=3600),
+    },
     # Idempotency records older than IDEMPOTENCY_RECORD_TTL_SECONDS, in every schema.
     "idempotency-purge-expired": {
         "task": "apps.idempotency.tasks.idempotency_purge_expired",

@@ -24,6 +24,7 @@ from apps.accounts.keyring import (
     max_token_lifetime,
 )
 from apps.accounts.models import KeyStatus, SigningKey
+from apps.accounts.tasks import keys_retire_expired
 from apps.accounts.tokens import TokenKind
 from apps.audit.models import AuditEvent
 from tests.conftest import HOST_A, PUBLIC_HOST
@@ -293,3 +294,17 @@ def test_two_processes_making_the_first_key_at_once_end_up_with_one(db):
 
     assert mine.kid == kid
     assert SigningKey.objects.count() == 1
+
+
+def test_the_periodic_task_retires_the_keys_past_their_window(db):
+    old_kid = keyring_signing_key().kid
+    keyring_rotate()
+    assert keys_retire_expired() == []
+    SigningKey.objects.filter(kid=old_kid).update(
+        verify_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    assert keys_retire_expired() == [old_kid]
+    assert SigningKey.objects.get(kid=old_kid).status == KeyStatus.RETIRED
+    assert AuditEvent.objects.filter(action="keys.retired", target_id=old_kid).exists()
+    assert "accounts-keys-retire-expired" in settings.CELERY_BEAT_SCHEDULE
