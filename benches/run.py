@@ -111,6 +111,7 @@ def main(config: BenchConfig) -> int:
         step = time.monotonic()
         log("migrating the bench database (migrate_agencies)")
         stack.manage(quiet, "migrate_agencies")
+        stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         log("seeding (idempotent; the first run creates the filler agencies)")
         state_path = var / "state.json"
         stack.run_module(

@@ -196,6 +196,8 @@ def test_a_well_formed_hand_made_token_is_accepted(api, citizen):
             lambda u: jwt.encode(_base_claims(u), key="", algorithm="none"), id="alg-none"
         ),
         pytest.param(lambda u: "not.a.token", id="garbage"),
+        pytest.param(lambda u: "WzFd.e30.c2ln", id="header-not-an-object"),
+        pytest.param(lambda u: "////.e30.c2ln", id="header-not-base64url"),
     ],
 )
 def test_bad_tokens_are_401_and_write_nothing(api, citizen, make):
