@@ -230,7 +230,9 @@ class PartnerClient(models.Model):
     name = models.CharField(_("name"), max_length=200)
     agency = models.ForeignKey(
         "agencies.Agency",
-        on_delete=models.PROTECT,
+        # Not CASCADE: the ORM would follow the client into tenant tables (webhook
+        # subscriptions); the grant goes with the agency, so the client can do nothing left.
+        on_delete=models.SET_NULL,
         related_name="partner_clients",
         verbose_name=_("agency"),
         null=True,
