@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
         """Register the OpenAPI description of the bearer authentication; sign and verify
         every token with the key ring."""
         from apps.accounts import openapi  # noqa: F401
-        from apps.accounts.keyring import install_token_backend
+        from apps.accounts.token_backend import install_token_backend
 
         install_token_backend()
 
