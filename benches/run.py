@@ -114,6 +114,7 @@ def main(config: BenchConfig) -> int:
         step = time.monotonic()
         log("migrating the bench database (migrate_agencies)")
         stack.manage(quiet, "migrate_agencies")
+        stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         state_path = var / "state.json"
         state: dict[str, Any] = {}
         if set(config.sections) - {"storage"}:

@@ -122,7 +122,7 @@ class Stack:
                 "MEDIA_ROOT": str(self.var / "media"),
                 # Fresh random keys, one per purpose: production refuses weak or shared ones.
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-                "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+                "KEYRING_ENCRYPTION_KEY": secrets.token_urlsafe(50),
                 "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
                 "WEBHOOK_SECRET_KEY": secrets.token_urlsafe(50),
                 "CERTIFICATE_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
@@ -171,6 +171,7 @@ class Stack:
         self.redis.start()
         log("migrating (migrate_agencies) and seeding")
         self.run("manage.py", "migrate_agencies")
+        self.run("manage.py", "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         state_path = self.workdir / "state.json"
         self.run("-m", "chaos.seed", "prepare", "--out", str(state_path), "--drafts", str(drafts))
         self.state = json.loads(state_path.read_text())

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.accounts.api.keys import JwksView
 from apps.core import views as core_views
 from apps.core.docs import RedocView, SwaggerView
 
@@ -10,6 +11,7 @@ operations_urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics_view, name="metrics"),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
 ]
 
 

@@ -16,6 +16,7 @@ from django.test import override_settings
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from apps.accounts.keyring import keyring_cache_clear, keyring_signing_key
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
 from apps.accounts.tokens import IssuedTokens, TokenKind, issue_user_tokens
@@ -64,6 +65,8 @@ def django_db_setup(
                     domain=host,
                 )
         connection.set_schema_to_public()
+        keyring_signing_key()  # the first token-signing key, committed (KEYRING_AUTO_CREATE)
+        keyring_cache_clear()
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
@@ -94,6 +97,7 @@ def _isolate_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     translation.deactivate()
     cache.clear()
     hostcache.clear()  # entries may describe rows that an earlier test's rollback undid
+    keyring_cache_clear()  # so may the signing keys a process holds (a rolled-back rotation)
     set_context(None)
     hotkeys = {
         "default": {

@@ -10,8 +10,12 @@ class AccountsConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
-        """Register the OpenAPI description of the bearer authentication."""
+        """Register the OpenAPI description of the bearer authentication; sign and verify
+        every token with the key ring."""
         from apps.accounts import openapi  # noqa: F401
+        from apps.accounts.token_backend import install_token_backend
+
+        install_token_backend()
 
     name = "apps.accounts"
     label = "accounts"

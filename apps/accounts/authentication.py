@@ -153,7 +153,8 @@ class AgencyBoundJWTAuthentication(JWTAuthentication):
                 _("This token was not issued for this agency."), code="token_wrong_agency"
             )
         # Logged out or password changed. StoreUnavailable propagates: 503, never a pass.
-        if token_is_revoked(token, person=kind is not TokenKind.PARTNER) or (
+        # The per-subject marker covers people (password change) and partner clients (revoked).
+        if token_is_revoked(token) or (
             kind is not TokenKind.PARTNER
             and user_revoked_since(str(token.get(api_settings.USER_ID_CLAIM)), token.get("iat"))
         ):

@@ -6,10 +6,11 @@ Access tokens are stateless JWTs; revoking one before it expires needs a shared 
   ``hot_key("public", "denylist", jti)`` with a TTL of its remaining lifetime (logout,
   password change): the entry disappears when the token would have expired anyway;
 * ``user_tokens_revoke_before(user_id=)`` stores "every token issued before now is invalid"
-  under ``hot_key("public", "revoked_before", user_id)`` (password change), so the person's
-  *other* outstanding access tokens die too. JWT ``iat`` has one-second resolution: a token
-  is refused when its ``iat`` is before the second of the revocation (tokens issued later in
-  that same second, such as a fresh sign-in, stay valid);
+  under ``hot_key("public", "revoked_before", user_id)`` (password change; a partner client's
+  id when it is revoked), so the subject's *other* outstanding access tokens die too. JWT
+  ``iat`` has one-second resolution: a token is refused when its ``iat`` is before the second
+  of the revocation (tokens issued later in that same second, such as a fresh sign-in, stay
+  valid);
 * ``token_is_revoked(token)`` checks both.
 
 Refresh tokens are revoked through simplejwt's blacklist (PostgreSQL), not here.

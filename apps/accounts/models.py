@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any, ClassVar
 
@@ -199,22 +200,85 @@ class Membership(models.Model):
         return f"{self.user_id} {self.role}@{self.agency_id}"
 
 
+class PartnerScope(models.TextChoices):
+    """What a partner token may be granted; ``partner_with_scope`` checks these values."""
+
+    CATALOGUE_READ = "catalogue:read", _("read the service catalogue")
+    CERTIFICATES_VERIFY = "certificates:verify", _("verify certificates")
+    APPLICATIONS_SUBMIT = "applications:submit", _("submit applications for citizens")
+    APPLICATIONS_READ = "applications:read", _("read the applications it submitted")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("manage its webhooks")
+
+
+def partner_client_id_new() -> str:
+    """A fresh public client id (``pc_`` + 16 hex digits)."""
+    return f"pc_{secrets.token_hex(8)}"
+
+
 class PartnerClient(models.Model):
-    """A machine client of a partner (bank, ministry, integrator) using client credentials."""
+    """A machine client of a partner (bank, ministry, integrator) using client credentials.
+
+    Owned by one agency (``agency``: whose admins manage it) and granted scopes there
+    (``PartnerGrant``). Its secrets are ``PartnerSecret`` rows, stored hashed; revoking the
+    client (``is_active`` false, ``revoked_at``) ends its tokens at once.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    client_id = models.CharField(_("client id"), max_length=64, unique=True)
-    secret_hash = models.CharField(_("secret hash"), max_length=255)
+    client_id = models.CharField(
+        _("client id"), max_length=64, unique=True, default=partner_client_id_new, editable=False
+    )
     name = models.CharField(_("name"), max_length=200)
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        # Not CASCADE: the ORM would follow the client into tenant tables (webhook
+        # subscriptions); the grant goes with the agency, so the client can do nothing left.
+        on_delete=models.SET_NULL,
+        related_name="partner_clients",
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("partner client")
         verbose_name_plural = _("partner clients")
+        constraints = [
+            # The console once saved clients with an empty id (the second one was a 500).
+            models.CheckConstraint(
+                condition=~models.Q(client_id=""), name="accounts_partnerclient_client_id_set"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartnerSecret(models.Model):
+    """One secret of a partner client, stored hashed (argon2).
+
+    A rotation adds a secret and sets the previous one's ``expires_at`` to the end of the
+    overlap window: both work until then. ``last_used_at`` tells whether the partner has
+    switched to the new one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(PartnerClient, on_delete=models.CASCADE, related_name="secrets")
+    secret_hash = models.CharField(_("secret hash"), max_length=255)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner secret")
+        verbose_name_plural = _("partner secrets")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class PartnerGrant(models.Model):
@@ -282,3 +346,58 @@ class UserRevocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.revoked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyKind(models.TextChoices):
+    """What a key of the key ring signs."""
+
+    JWT = "jwt", _("access and refresh tokens")
+
+
+class KeyStatus(models.TextChoices):
+    """Where a key is in its life: signing, only verifying, or retired for good."""
+
+    ACTIVE = "active", _("active")
+    VERIFYING = "verifying", _("verifying only")
+    RETIRED = "retired", _("retired")
+
+
+class SigningKey(models.Model):
+    """One asymmetric key of the key ring (public schema), with its history.
+
+    Exactly one key per kind is ``active`` (it signs). A rotation demotes it to ``verifying``
+    until ``verify_until`` (its last token has expired by then), after which it verifies
+    nothing and is marked ``retired``. The private key is stored encrypted under
+    ``KEYRING_ENCRYPTION_KEY`` (``apps.accounts.keyring``); the public key is published.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=KeyKind.choices)
+    kid = models.CharField(_("key id"), max_length=64, unique=True)
+    algorithm = models.CharField(_("algorithm"), max_length=16)
+    public_key = models.TextField(_("public key (PEM)"))
+    private_key_encrypted = models.TextField(_("private key (encrypted)"))
+    status = models.CharField(_("status"), max_length=16, choices=KeyStatus.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    verify_until = models.DateTimeField(_("verifies until"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(status="active"),
+                name="accounts_signingkey_one_active",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="verifying") | models.Q(verify_until__isnull=False),
+                name="accounts_signingkey_verifying_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.status})"

@@ -201,7 +201,7 @@ def child_environment(*, database_url: str, broker: Broker, var: Path) -> dict[s
             "CELERY_BROKER_URL": broker.url,
             "GUICHET_VAR_DIR": str(var),
             "DJANGO_SECRET_KEY": "bench-only-" + _bench_secret("django") * 2,
-            "JWT_SIGNING_KEY": _bench_secret("jwt") * 2,
+            "KEYRING_ENCRYPTION_KEY": _bench_secret("jwt") * 2,
             "AUDIT_SIGNING_KEY": _bench_secret("audit"),
             "WEBHOOK_SECRET_KEY": _bench_secret("webhook"),
             "CERTIFICATE_SIGNING_KEY": _bench_secret("certificate"),

@@ -213,11 +213,10 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "HS256",
-    # The signing key is its own secret, never SECRET_KEY.
-    "SIGNING_KEY": env.str(
-        "JWT_SIGNING_KEY", default="dev-only-insecure-jwt-signing-key-change-me"
-    ),
+    # Ed25519 keys of the key ring (apps/accounts/keyring.py), chosen by the token's `kid`:
+    # no signing key in settings, only the key that decrypts the ring's private keys.
+    "ALGORITHM": "EdDSA",
+    "SIGNING_KEY": None,
     "ISSUER": env.str("JWT_ISSUER", default="guichet"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="guichet-api"),
     "LEEWAY": 0,
@@ -227,6 +226,12 @@ SIMPLE_JWT = {
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
+# Key ring (apps/accounts/keyring.py, docs/keys.md): private keys are stored encrypted under
+# this key; production requires it. Dev and tests create the first signing key on first use,
+# production refuses to sign until `manage.py keys_rotate --kind jwt` made one.
+KEYRING_ENCRYPTION_KEY = env.str("KEYRING_ENCRYPTION_KEY", default="")
+KEYRING_AUTO_CREATE = env.bool("KEYRING_AUTO_CREATE", default=False)
+KEYRING_CACHE_SECONDS = env.int("KEYRING_CACHE_SECONDS", default=30)
 # A rotated-out refresh token presented again later than this revokes its whole family
 # (apps/accounts/refresh.py); sooner, it lost a race with its own rotation and is only refused.
 JWT_REFRESH_REUSE_LEEWAY_SECONDS = env.int("JWT_REFRESH_REUSE_LEEWAY_SECONDS", default=10)
@@ -248,6 +253,10 @@ OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
+# After a partner secret is rotated the previous one keeps working this long (default: one day;
+# the rotation may ask for less, or for at most PARTNER_SECRET_MAX_OVERLAP_SECONDS).
+PARTNER_SECRET_OVERLAP_SECONDS = env.int("PARTNER_SECRET_OVERLAP_SECONDS", default=86400)
+PARTNER_SECRET_MAX_OVERLAP_SECONDS = env.int("PARTNER_SECRET_MAX_OVERLAP_SECONDS", default=2592000)
 # request.user of a person's token is built from the token and reads the accounts_user row
 # only when a request needs more than the id (apps/accounts/authentication.py: TokenUser).
 AUTH_STATELESS_USERS = env.bool("AUTH_STATELESS_USERS", default=True)
@@ -606,6 +615,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "hotkeys-purge-expired": {
         "task": "apps.hotkeys.tasks.hotkeys_purge_expired",
         "schedule": env.int("HOTKEYS_PURGE_INTERVAL_SECONDS", default=300),
+    },
+    # Retire the token-signing keys whose last token has expired (docs/keys.md).
+    "accounts-keys-retire-expired": {
+        "task": "accounts.keys_retire_expired",
+        "schedule": env.int("KEYS_RETIRE_INTERVAL_SECONDS", default=3600),
     },
     # Idempotency records older than IDEMPOTENCY_RECORD_TTL_SECONDS, in every schema.
     "idempotency-purge-expired": {

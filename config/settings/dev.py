@@ -19,5 +19,8 @@ WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="guichet-dev-only-web
 CERTIFICATE_SIGNING_KEY = env.str(
     "CERTIFICATE_SIGNING_KEY", default="guichet-dev-only-certificate-key"
 )
+# A fixed, public development key for the key ring; the first signing key is made on first use.
+KEYRING_ENCRYPTION_KEY = env.str("KEYRING_ENCRYPTION_KEY", default="guichet-dev-only-keyring-key")
+KEYRING_AUTO_CREATE = env.bool("KEYRING_AUTO_CREATE", default=True)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=True)
 GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="http://{domain}:8000")

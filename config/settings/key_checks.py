@@ -47,6 +47,8 @@ KNOWN_VALUES = frozenset(
         "guichet-dev-only-certificate-key",
         "guichet-test-webhook-key",
         "guichet-test-certificate-key",
+        "guichet-dev-only-keyring-key",
+        "guichet-test-keyring-key",
         "build-only-not-a-secret",
         _sha256_b64(b"guichet-dev-only-audit-key"),
         _sha256_b64(b"guichet-test-audit-key"),

@@ -9,7 +9,8 @@ from config.settings.key_checks import secrets_check
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-SIMPLE_JWT["SIGNING_KEY"] = env.str("JWT_SIGNING_KEY")  # noqa: F405
+KEYRING_ENCRYPTION_KEY = env.str("KEYRING_ENCRYPTION_KEY")  # decrypts the key ring: docs/keys.md
+KEYRING_AUTO_CREATE = False  # a missing signing key is an operator's job (keys_rotate)
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")  # Ed25519, base64 or PEM: see docs/audit.md
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY")  # encrypts webhook secrets at rest
@@ -19,7 +20,7 @@ OTP_SECRET_KEY = env.str("OTP_SECRET_KEY")  # its own key in production, not DJA
 secrets_check(
     {
         "DJANGO_SECRET_KEY": SECRET_KEY,
-        "JWT_SIGNING_KEY": SIMPLE_JWT["SIGNING_KEY"],  # noqa: F405
+        "KEYRING_ENCRYPTION_KEY": KEYRING_ENCRYPTION_KEY,
         "AUDIT_SIGNING_KEY": AUDIT_SIGNING_KEY,
         "WEBHOOK_SECRET_KEY": WEBHOOK_SECRET_KEY,
         "CERTIFICATE_SIGNING_KEY": CERTIFICATE_SIGNING_KEY,

@@ -35,6 +35,8 @@ HOTKEYS = {
 WEBHOOK_SECRET_KEY = "guichet-test-webhook-key"  # noqa: S105 - public test key
 CERTIFICATE_SIGNING_KEY = "guichet-test-certificate-key"
 WEBHOOK_ALLOW_INSECURE_URLS = True
+KEYRING_ENCRYPTION_KEY = "guichet-test-keyring-key"
+KEYRING_AUTO_CREATE = True
 GUICHET_AGENCY_URL = "http://{domain}"
 # Short timeouts and backoff so fault tests take seconds, not minutes.
 WEBHOOK_CONNECT_TIMEOUT = 1.0

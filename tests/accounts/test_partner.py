@@ -38,8 +38,9 @@ def _form(client: PartnerClient, secret: str, **extra) -> dict:
 def test_secret_is_stored_hashed(partner):
     client, secret = partner
 
-    assert secret not in client.secret_hash
-    assert client.secret_hash.startswith("argon2")
+    (stored,) = client.secrets.all()
+    assert secret not in stored.secret_hash
+    assert stored.secret_hash.startswith("argon2")
 
 
 def test_client_credentials_give_a_token_with_exactly_the_granted_scopes(api, partner, agency_a):

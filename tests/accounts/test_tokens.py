@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from apps.accounts.keyring import keyring_signing_key
 from apps.accounts.models import Membership, Role
 from apps.accounts.tokens import TokenKind
 from apps.audit.models import AuditEvent
@@ -131,8 +134,12 @@ def test_platform_portal_is_for_platform_admins_on_the_public_host(api, platform
     assert_problem(not_admin, 403, "not_platform_admin")
 
 
-def _signed(payload: dict, key: str | None = None, algorithm: str = "HS256") -> str:
-    return jwt.encode(payload, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm=algorithm)
+def _signed(payload: dict, key: Any = None, algorithm: str = "EdDSA") -> str:
+    """Signed with the ring's active key and named by its kid, unless another key is given."""
+    active = keyring_signing_key()
+    return jwt.encode(
+        payload, key or active.private_key, algorithm=algorithm, headers={"kid": active.kid}
+    )
 
 
 def _base_claims(user, **extra) -> dict:
@@ -163,7 +170,17 @@ def test_a_well_formed_hand_made_token_is_accepted(api, citizen):
             id="expired",
         ),
         pytest.param(
-            lambda u: _signed(_base_claims(u), key="another-key-entirely-000000000000"), id="forged"
+            lambda u: _signed(_base_claims(u), key=Ed25519PrivateKey.generate()), id="forged"
+        ),
+        pytest.param(
+            lambda u: _signed(
+                _base_claims(u), key="another-key-entirely-000000000000", algorithm="HS256"
+            ),
+            id="hs256-with-a-known-kid",
+        ),
+        pytest.param(
+            lambda u: jwt.encode(_base_claims(u), Ed25519PrivateKey.generate(), algorithm="EdDSA"),
+            id="no-kid",
         ),
         pytest.param(lambda u: _signed(_base_claims(u, aud="someone-else")), id="wrong-audience"),
         pytest.param(lambda u: _signed(_base_claims(u, iss="someone-else")), id="wrong-issuer"),
@@ -179,6 +196,8 @@ def test_a_well_formed_hand_made_token_is_accepted(api, citizen):
             lambda u: jwt.encode(_base_claims(u), key="", algorithm="none"), id="alg-none"
         ),
         pytest.param(lambda u: "not.a.token", id="garbage"),
+        pytest.param(lambda u: "WzFd.e30.c2ln", id="header-not-an-object"),
+        pytest.param(lambda u: "////.e30.c2ln", id="header-not-base64url"),
     ],
 )
 def test_bad_tokens_are_401_and_write_nothing(api, citizen, make):

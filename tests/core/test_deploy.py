@@ -17,7 +17,7 @@ def production_secrets() -> dict[str, str]:
     them)."""
     return {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+        "KEYRING_ENCRYPTION_KEY": secrets.token_urlsafe(50),
         "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "CERTIFICATE_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "WEBHOOK_SECRET_KEY": secrets.token_urlsafe(50),
@@ -49,7 +49,7 @@ def test_production_settings_refuse_to_start_without_secrets():
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DJANGO_ALLOWED_HOSTS")
+        if k not in ("DJANGO_SECRET_KEY", "KEYRING_ENCRYPTION_KEY", "DJANGO_ALLOWED_HOSTS")
     }
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
     result = subprocess.run(

@@ -39,12 +39,15 @@ def _start(**overrides: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_development_jwt_key_refuses_to_start_naming_the_variable():
-    result = _start(JWT_SIGNING_KEY="dev-only-insecure-jwt-signing-key-change-me")
+def test_the_development_keyring_key_refuses_to_start_naming_the_variable():
+    result = _start(KEYRING_ENCRYPTION_KEY="guichet-dev-only-keyring-key")
 
     assert result.returncode != 0
-    assert "ImproperlyConfigured: JWT_SIGNING_KEY is a development or test value" in result.stderr
-    assert "dev-only-insecure-jwt" not in result.stderr + result.stdout
+    assert (
+        "ImproperlyConfigured: KEYRING_ENCRYPTION_KEY is a development or test value"
+        in result.stderr
+    )
+    assert "guichet-dev-only-keyring" not in result.stderr + result.stdout
 
 
 def test_one_key_for_two_purposes_refuses_to_start_without_printing_it():
@@ -89,7 +92,7 @@ def test_production_requires_its_own_otp_key():
 def _dev_values() -> dict[str, str]:
     script = (
         "import json, django; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps([s.SECRET_KEY, s.SIMPLE_JWT['SIGNING_KEY'], s.AUDIT_SIGNING_KEY, "
+        "print(json.dumps([s.SECRET_KEY, s.KEYRING_ENCRYPTION_KEY, s.AUDIT_SIGNING_KEY, "
         "s.WEBHOOK_SECRET_KEY, s.CERTIFICATE_SIGNING_KEY]))"
     )
     env = {
@@ -102,7 +105,7 @@ def _dev_values() -> dict[str, str]:
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    names = ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "AUDIT_SIGNING_KEY"]
+    names = ["DJANGO_SECRET_KEY", "KEYRING_ENCRYPTION_KEY", "AUDIT_SIGNING_KEY"]
     names += ["WEBHOOK_SECRET_KEY", "CERTIFICATE_SIGNING_KEY"]
     return dict(zip(names, json.loads(result.stdout.strip().splitlines()[-1]), strict=True))
 
@@ -110,7 +113,7 @@ def _dev_values() -> dict[str, str]:
 def test_every_development_and_test_value_in_the_repository_is_refused():
     test_values = {
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+        "KEYRING_ENCRYPTION_KEY": settings.KEYRING_ENCRYPTION_KEY,
         "AUDIT_SIGNING_KEY": settings.AUDIT_SIGNING_KEY,
         "WEBHOOK_SECRET_KEY": settings.WEBHOOK_SECRET_KEY,
         "CERTIFICATE_SIGNING_KEY": settings.CERTIFICATE_SIGNING_KEY,
@@ -169,7 +172,7 @@ def test_reuse_names_both_variables():
     shared = secrets.token_urlsafe(50)
 
     with pytest.raises(ImproperlyConfigured) as refused:
-        secrets_check({"JWT_SIGNING_KEY": shared, "DJANGO_SECRET_KEY": " " + shared})
+        secrets_check({"KEYRING_ENCRYPTION_KEY": shared, "DJANGO_SECRET_KEY": " " + shared})
 
-    assert "DJANGO_SECRET_KEY has the same value as JWT_SIGNING_KEY" in str(refused.value)
+    assert "DJANGO_SECRET_KEY has the same value as KEYRING_ENCRYPTION_KEY" in str(refused.value)
     assert shared not in str(refused.value)

@@ -42,7 +42,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 BASE_IMAGE_ENV = {"LANG": "C.UTF-8"}
 SECRETS = (
     "DJANGO_SECRET_KEY",
-    "JWT_SIGNING_KEY",
+    "KEYRING_ENCRYPTION_KEY",
     "AUDIT_SIGNING_KEY",
     "WEBHOOK_SECRET_KEY",
     "CERTIFICATE_SIGNING_KEY",
@@ -322,7 +322,7 @@ print(json.dumps(missing))
 """
     required = [
         "DJANGO_SECRET_KEY",
-        "JWT_SIGNING_KEY",
+        "KEYRING_ENCRYPTION_KEY",
         "AUDIT_SIGNING_KEY",
         "WEBHOOK_SECRET_KEY",
         "CERTIFICATE_SIGNING_KEY",

@@ -94,13 +94,15 @@ def _wait_for(condition, seconds: float = 60) -> bool:
 
 
 def _cleanup(agency: Agency, users: list[User], partner_id) -> None:
-    from apps.accounts.models import PartnerClient
+    from apps.accounts.models import PartnerClient, PartnerSecret
 
     ApplicationEntry.objects.filter(agency=agency).delete()
     agency.delete(force_drop=True)  # drops the schema and everything in it
     # Raw deletes: the ORM's cascade would look for agency tables in the public schema.
     users_left = User.objects.filter(pk__in=[u.pk for u in users])
     users_left._raw_delete(users_left.db)
+    secrets_left = PartnerSecret.objects.filter(client_id=partner_id)
+    secrets_left._raw_delete(secrets_left.db)
     partners_left = PartnerClient.objects.filter(pk=partner_id)
     partners_left._raw_delete(partners_left.db)
 

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from apps.accounts.api.partners import PartnerClientViewSet
 from apps.accounts.api.views import (
     AuthViewSet,
     MeViewSet,
@@ -38,4 +39,24 @@ agency_urlpatterns = [
         name="auth-partner-token",
     ),
     path("staff/me/", StaffMeViewSet.as_view({"get": "retrieve"}), name="staff-me"),
+    path(
+        "staff/partner-clients/",
+        PartnerClientViewSet.as_view({"get": "list", "post": "create"}),
+        name="staff-partner-clients",
+    ),
+    path(
+        "staff/partner-clients/<uuid:pk>/",
+        PartnerClientViewSet.as_view({"get": "retrieve"}),
+        name="staff-partner-client",
+    ),
+    path(
+        "staff/partner-clients/<uuid:pk>/rotate-secret/",
+        PartnerClientViewSet.as_view({"post": "rotate_secret"}),
+        name="staff-partner-client-rotate-secret",
+    ),
+    path(
+        "staff/partner-clients/<uuid:pk>/revoke/",
+        PartnerClientViewSet.as_view({"post": "revoke"}),
+        name="staff-partner-client-revoke",
+    ),
 ]
