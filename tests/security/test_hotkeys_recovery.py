@@ -47,11 +47,14 @@ def _fill_with_expiring_values() -> None:
 
 
 def test_a_full_map_is_reported_and_sign_in_recovers_once_space_is_freed(api, citizen, tmp_path):
-    with override_settings(HOTKEYS=_lmdb(tmp_path / "hk", 512 * 1024)):
+    token = "metrics-token-for-tests-0123456789"
+    with override_settings(HOTKEYS=_lmdb(tmp_path / "hk", 512 * 1024), METRICS_TOKEN=token):
         _fill_with_expiring_values()
 
         ready = api(PUBLIC_HOST).get("/readyz")
-        metrics = api(PUBLIC_HOST).get("/metrics").content.decode()
+        metrics = (
+            api(PUBLIC_HOST).get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
+        )
         refused = api(PUBLIC_HOST).post(TOKEN, {"login": citizen.email, "password": PASSWORD})
 
         assert assert_problem(ready, 503, "not_ready")["checks"]["hotkeys"] == "full"
