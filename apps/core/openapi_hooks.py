@@ -64,6 +64,7 @@ PATH_PARAMETERS: dict[tuple[str, str], Any] = {
     ("services", "code"): _("Code of the service in this agency (e.g. `acte-naissance`)."),
     ("verify", "code"): _("The verification code printed on the certificate."),
     ("agencies", "slug"): _("Slug of the agency (e.g. `etat-civil`)."),
+    ("partner-clients", "id"): _("The partner client's identifier (UUID)."),
 }
 
 # Success answers that say no more than their status.

@@ -59,7 +59,7 @@ def test_an_agency_admin_creates_a_client_whose_secret_is_shown_once(api, admin_
     assert created["client_secret"] not in stored.secret_hash
     assert stored.secret_hash.startswith("argon2")
     # Never again: neither the list nor the detail shows it.
-    assert "client_secret" not in admin_a.get(CLIENTS).json()[0]
+    assert "client_secret" not in admin_a.get(CLIENTS).json()["results"][0]
     assert "client_secret" not in admin_a.get(f"{CLIENTS}{created['id']}/").json()
     assert AuditEvent.objects.filter(
         action="partner_client.created", target_id=created["id"], actor_role="agency_admin"
@@ -176,7 +176,7 @@ def test_another_agencys_client_does_not_exist_here(api, tokens, staff_of, agenc
     )
     base = f"{CLIENTS}{created['id']}/"
 
-    assert client_b.get(CLIENTS).json() == []
+    assert client_b.get(CLIENTS).json()["results"] == []
     assert_problem(client_b.get(base), 404, "not_found")
     assert_problem(client_b.post(f"{base}rotate-secret/", {}, format="json"), 404, "not_found")
     assert_problem(client_b.post(f"{base}revoke/"), 404, "not_found")
@@ -217,7 +217,8 @@ def test_the_list_has_a_query_budget(admin_a, agency_a, django_assert_max_num_qu
     with django_assert_max_num_queries(8):
         response = admin_a.get(CLIENTS)
 
-    assert len(response.json()) == 5
+    assert response.json()["count"] == 5
+    assert len(response.json()["results"]) == 5
 
 
 # --- the console -------------------------------------------------------------------------------

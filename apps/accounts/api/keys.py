@@ -3,6 +3,7 @@ gateways. No authentication; cacheable."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -36,7 +37,7 @@ class JwksView(APIView):
 
     @extend_schema(
         operation_id="jwks",
-        summary="Public keys of the token signatures (JWKS)",
+        summary=_("Public keys of the token signatures (JWKS)"),
         description="Ed25519 keys (`kty` OKP, `alg` EdDSA) that verify access and refresh "
         "tokens, each named by the `kid` that tokens carry in their header. Served on the "
         "public host and every agency host, without authentication; cache it for at most "

@@ -21,6 +21,7 @@ from apps.accounts import partners
 from apps.accounts.models import PartnerClient, PartnerScope, Role
 from apps.accounts.permissions import staff_with_roles
 from apps.core.openapi import PROBLEM_RESPONSES
+from apps.core.pagination import PageNumberPagination
 from apps.core.serializers import StrictInputSerializer
 
 SCOPES_HELP = format_lazy(
@@ -31,7 +32,9 @@ SCOPES_HELP = format_lazy(
 class PartnerClientCreateInputSerializer(StrictInputSerializer):
     """A new partner client of this agency."""
 
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(
+        max_length=200, help_text=_("A name the agency recognises (e.g. the bank's name).")
+    )
     scopes = serializers.ListField(
         child=serializers.CharField(max_length=64), allow_empty=True, help_text=SCOPES_HELP
     )
@@ -53,7 +56,7 @@ class PartnerClientOutputSerializer(serializers.ModelSerializer):
 
     scopes = serializers.SerializerMethodField()
     agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, help_text=_("Slug of the agency it belongs to.")
     )
 
     class Meta:
@@ -69,6 +72,19 @@ class PartnerClientOutputSerializer(serializers.ModelSerializer):
             "revoked_at",
             "last_used_at",
         )
+        extra_kwargs = {
+            "id": {"help_text": _("The partner client's identifier (UUID).")},
+            "client_id": {
+                "help_text": _("The identifier the partner sends with its secret (`pc_…`).")
+            },
+            "name": {"help_text": _("A name the agency recognises.")},
+            "is_active": {"help_text": _("False once the client is revoked.")},
+            "created_at": {"help_text": _("When the client was created.")},
+            "revoked_at": {"help_text": _("When it was revoked; null while it is active.")},
+            "last_used_at": {
+                "help_text": _("When one of its secrets last obtained a token; null if never.")
+            },
+        }
 
     def get_scopes(self, client: PartnerClient) -> list[str]:
         """The scopes of its grant in its agency."""
@@ -84,7 +100,10 @@ class PartnerClientSecretOutputSerializer(PartnerClientOutputSerializer):
     client_secret = serializers.CharField(
         help_text=_("Shown this once and stored hashed: store it now.")
     )
-    previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_("Until when the previous secret keeps working; null if there is none."),
+    )
 
     class Meta(PartnerClientOutputSerializer.Meta):
         fields = (  # type: ignore[assignment]
@@ -110,20 +129,23 @@ class PartnerClientViewSet(viewsets.ViewSet):
 
     permission_classes = (staff_with_roles(Role.AGENCY_ADMIN),)
     lookup_value_regex = "[0-9a-fA-F-]{36}"
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="staff_partner_clients_list",
-        summary="Partner clients of this agency",
+        summary=_("Partner clients of this agency"),
         responses={200: PartnerClientOutputSerializer(many=True), **PROBLEM_RESPONSES},
         tags=["staff"],
     )
     def list(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
         clients = partners.partner_client_list(agency=request.tenant)  # type: ignore[attr-defined]
-        return Response(PartnerClientOutputSerializer(clients, many=True).data)
+        page = paginator.paginate_queryset(clients, request, view=self)
+        return paginator.get_paginated_response(PartnerClientOutputSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="staff_partner_clients_create",
-        summary="Create a partner client (its secret is shown once)",
+        summary=_("Create a partner client (its secret is shown once)"),
         request=PartnerClientCreateInputSerializer,
         responses={201: PartnerClientSecretOutputSerializer, **PROBLEM_RESPONSES},
         tags=["staff"],
@@ -147,7 +169,7 @@ class PartnerClientViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="staff_partner_clients_retrieve",
-        summary="One partner client of this agency (with its last use)",
+        summary=_("One partner client of this agency (with its last use)"),
         responses={200: PartnerClientOutputSerializer, **PROBLEM_RESPONSES},
         tags=["staff"],
     )
@@ -157,7 +179,7 @@ class PartnerClientViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="staff_partner_clients_rotate_secret",
-        summary="Rotate the secret (the current one works until the overlap ends)",
+        summary=_("Rotate the secret (the current one works until the overlap ends)"),
         request=PartnerSecretRotateInputSerializer,
         responses={200: PartnerClientSecretOutputSerializer, **PROBLEM_RESPONSES},
         tags=["staff"],
@@ -174,7 +196,7 @@ class PartnerClientViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="staff_partner_clients_revoke",
-        summary="Revoke a partner client at once (its tokens stop working)",
+        summary=_("Revoke a partner client at once (its tokens stop working)"),
         request=None,
         responses={200: PartnerClientOutputSerializer, **PROBLEM_RESPONSES},
         tags=["staff"],
