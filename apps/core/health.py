@@ -59,7 +59,11 @@ def check_hotkeys() -> None:
     try:
         store = get_store()
         store.ping()
-        store.set(hot_key("public", "readiness", "probe"), b"1", ttl=READINESS_PROBE_TTL)
+        # A new key each time, as sign-in writes new keys: overwriting one existing key can
+        # still fit in a full LMDB map (its pages are reused) while no new key does.
+        probe = hot_key("public", "readiness", "probe", uuid.uuid4().hex)
+        store.set(probe, b"1", ttl=READINESS_PROBE_TTL)
+        store.delete(probe)
     except StoreUnavailable as exc:
         if exc.reason in ("map_full", "disk_full"):
             raise PartNotReady("full") from exc
