@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from django.db import connection
 
 from tests.conftest import HOST_A
 from tests.core.test_deploy import production_secrets
+from tests.helpers import running_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "guichet.conf.template"
@@ -106,7 +106,6 @@ def stack(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> It
         print(message)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("proxy")
-    database = connection.settings_dict
     app_port, https_port, http_port = _free_port(), _free_port(), _free_port()
     env = {
         **os.environ,
@@ -114,10 +113,7 @@ def stack(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> It
         # Proper values: production refuses weak, known or repeated keys.
         **production_secrets(),
         "DJANGO_ALLOWED_HOSTS": ".localhost,localhost",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
+        "DATABASE_URL": running_database_url(),
         "GUICHET_VAR_DIR": str(work / "var"),
         "MEDIA_ROOT": str(work / "media"),
         "HOTKEYS_LMDB_PATH": str(work / "hotkeys"),

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 
 from apps.agencies.services import agency_create
@@ -27,6 +27,7 @@ from apps.outbox.models import Status
 from chaos.stack import BASE_DIR, Process, RedisServer, celery_worker, wait_until
 from config.celery import app
 from tests.factories import UserFactory
+from tests.helpers import running_database_url
 from tests.outbox.builders import simple_service
 from tests.outbox.test_broker_outage import _cleanup, _reset_broker_pools, _rows, _submit
 
@@ -34,22 +35,12 @@ PER_BATCH = 3
 RECOVERY_BUDGET_SECONDS = 10.0
 
 
-def database_url() -> str:
-    """The URL of the test database, for the worker processes."""
-    params = connection.settings_dict
-    user = params.get("USER") or "postgres"
-    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
-    host = params.get("HOST") or "127.0.0.1"
-    port = params.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
-
-
 def process_env(broker_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
     """Environment of a worker or beat process on the test database and ``broker_url``."""
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
-        DATABASE_URL=database_url(),
+        DATABASE_URL=running_database_url(),
         CELERY_BROKER_URL=broker_url,
         GUICHET_VAR_DIR=str(var_dir),
         LOG_LEVEL="INFO",

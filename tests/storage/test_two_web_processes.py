@@ -37,6 +37,7 @@ from apps.applications.models import Application
 from apps.directory.models import ApplicationEntry, ServiceEntry
 from tests.applications.conftest import DOC, PDF, draft, service_create
 from tests.factories import UserFactory
+from tests.helpers import running_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,17 +48,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def shared_database_url() -> str:
-    """A URL of the database this test run uses (the processes must share it)."""
-    settings = connection.settings_dict
-    user, password = settings.get("USER") or "", settings.get("PASSWORD") or ""
-    credentials = f"{user}:{password}@" if password else f"{user}@"
-    host, port, name = settings.get("HOST") or "", settings.get("PORT") or "", settings["NAME"]
-    if host.startswith("/"):
-        return f"postgresql://{credentials}/{name}?host={host}"
-    return f"postgresql://{credentials}{host}:{port or 5432}/{name}"
 
 
 def _request(
@@ -144,7 +134,7 @@ def _environment(media_root: Path, storage: dict[str, str]) -> dict[str, str]:
         {
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": shared_database_url(),
+            "DATABASE_URL": running_database_url(),
             "DATABASE_POOL": "false",
             "MEDIA_ROOT": str(media_root),
             "GUNICORN_WORKERS": "1",
