@@ -120,7 +120,10 @@ def test_migrations_run_as_the_owner_role_which_is_not_the_superuser():
 
     assert _database_user("migrate") == OWNER_ROLE
     assert superuser != OWNER_ROLE
-    assert SERVICES["migrate"]["command"][-1] == "migrate_agencies"
+    command = " ".join(SERVICES["migrate"]["command"])
+    assert "manage.py migrate_agencies" in command
+    # Then the first token-signing key, which production never creates on first use.
+    assert "manage.py keys_rotate --kind jwt --if-missing" in command
     assert "migrate" in ONE_SHOT
     roles_sql = (ROOT / "deploy" / "postgres" / "roles.sql").read_text()
     init = (ROOT / "deploy" / "postgres" / "initdb" / "10-roles.sh").read_text()
