@@ -30,6 +30,8 @@ class Template:
     CERTIFICATE_ISSUED = "certificate_issued"
     APPLICATION_ASSIGNED = "application_assigned"
     DEADLINE_APPROACHING = "deadline_approaching"
+    # To the old address after a change of e-mail or phone (apps.accounts.contacts).
+    CONTACT_CHANGED = "contact_changed"
 
     ALL = frozenset(
         {
@@ -40,6 +42,7 @@ class Template:
             CERTIFICATE_ISSUED,
             APPLICATION_ASSIGNED,
             DEADLINE_APPROACHING,
+            CONTACT_CHANGED,
         }
     )
 
