@@ -20,6 +20,7 @@ Every step is audited in the chain of the agency concerned.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -279,7 +280,7 @@ def invitation_accept(*, token: str, password: str, agency: Agency | None = None
     if not created:  # a new password: the sessions the person had end, as after a reset
         from apps.accounts.services import user_tokens_revoke_all
 
-        user_tokens_revoke_all(user=user)
+        user_tokens_revoke_all(user=user, at=time.time() + 1)
     invitation.accepted_at = now
     invitation.user = user
     invitation.save(update_fields=["accepted_at", "user"])
