@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
-from apps.accounts.admin_site import console_role
 from apps.accounts import admin_people  # noqa: F401 - registers the people pages
+from apps.accounts.admin_site import console_role
 from apps.accounts.models import PartnerClient, PartnerScope, Role, User
 from apps.accounts.partners import (
     partner_client_create,

@@ -55,7 +55,7 @@ def _bind(request: HttpRequest) -> None:
     bind_actor(actor_type="user", actor_id=str(request.user.pk), actor_role=role)
 
 
-class _PeopleAdminBase(admin.ModelAdmin):  # type: ignore[type-arg]
+class _PeopleAdminBase(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return people_admin_allowed(request)
 
@@ -86,7 +86,7 @@ class _PeopleAdminBase(admin.ModelAdmin):  # type: ignore[type-arg]
             self.message_user(request, done, messages.SUCCESS)
 
 
-class MembershipRoleForm(forms.ModelForm):  # type: ignore[type-arg]
+class MembershipRoleForm(forms.ModelForm):
     """Only the role is changed in place; the rest are actions."""
 
     class Meta:
@@ -118,8 +118,16 @@ class MembershipAdmin(_PeopleAdminBase):
         return ("person", "login", "agency", "status", "created_at", "suspended_at", "ended_at")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("person", "login", "agency", "role", "status", "created_at", "suspended_at",
-                "ended_at")
+        return (
+            "person",
+            "login",
+            "agency",
+            "role",
+            "status",
+            "created_at",
+            "suspended_at",
+            "ended_at",
+        )
 
     @admin.display(description=_("person"))
     def person(self, obj: Membership) -> str:
@@ -131,11 +139,13 @@ class MembershipAdmin(_PeopleAdminBase):
 
     @admin.display(description=_("status"))
     def status(self, obj: Membership) -> str:
-        return {
-            "active": _("active"),
-            "suspended": _("suspended"),
-            "ended": _("ended"),
-        }[obj.status]
+        return str(
+            {
+                "active": _("active"),
+                "suspended": _("suspended"),
+                "ended": _("ended"),
+            }[obj.status]
+        )
 
     def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """People join through an invitation (they choose their own password)."""
@@ -210,7 +220,7 @@ class MembershipAdmin(_PeopleAdminBase):
         self._run(request, queryset, reset, _("A link to choose a new password was sent."))
 
 
-class InvitationForm(forms.ModelForm):  # type: ignore[type-arg]
+class InvitationForm(forms.ModelForm):
     """Whom to invite: an e-mail address or a phone number, and the role (and, for platform
     admins, the agency)."""
 
@@ -239,9 +249,7 @@ class InvitationForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if bool(cleaned.get("email")) == bool(cleaned.get("phone")):
-            raise forms.ValidationError(
-                _("Give an email address or a phone number (one of them).")
-            )
+            raise forms.ValidationError(_("Give an email address or a phone number (one of them)."))
         return cleaned
 
 
@@ -265,7 +273,7 @@ class InvitationAdmin(_PeopleAdminBase):
     ) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is None and "agency" in form.base_fields:
-            field = cast(forms.ModelChoiceField, form.base_fields["agency"])  # type: ignore[type-arg]
+            field = cast(forms.ModelChoiceField, form.base_fields["agency"])
             field.queryset = Agency.objects.exclude(schema_name=get_public_schema_name())
             if not _on_public():
                 field.queryset = Agency.objects.filter(schema_name=current_schema())
@@ -278,8 +286,16 @@ class InvitationAdmin(_PeopleAdminBase):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ("agency", "email", "phone", "role")
-        return ("agency", "address", "role", "status_label", "created_at", "expires_at",
-                "accepted_at", "revoked_at")
+        return (
+            "agency",
+            "address",
+            "role",
+            "status_label",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "revoked_at",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return () if obj is None else self.get_fields(request, obj)
@@ -290,12 +306,14 @@ class InvitationAdmin(_PeopleAdminBase):
 
     @admin.display(description=_("status"))
     def status_label(self, obj: Invitation) -> str:
-        return {
-            "pending": _("pending"),
-            "accepted": _("accepted"),
-            "revoked": _("revoked"),
-            "expired": _("expired"),
-        }[obj.status]
+        return str(
+            {
+                "pending": _("pending"),
+                "accepted": _("accepted"),
+                "revoked": _("revoked"),
+                "expired": _("expired"),
+            }[obj.status]
+        )
 
     def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
         """Create through the service, which sends the link."""

@@ -40,7 +40,9 @@ def subject_digest(value: str) -> str:
     """A stable digest of a login or address, used in hot keys instead of the value itself
     (the store's keys are not a place for personal data)."""
     secret = settings.OTP_SECRET_KEY or settings.SECRET_KEY
-    return salted_hmac("guichet.codes.subject", value, secret=secret, algorithm="sha256").hexdigest()
+    return salted_hmac(
+        "guichet.codes.subject", value, secret=secret, algorithm="sha256"
+    ).hexdigest()
 
 
 def _keys(purpose: str, subject: str) -> tuple[bytes, bytes, bytes]:

@@ -166,7 +166,7 @@ def _notice_enqueue(*, user: User, change: ContactChange) -> None:
 def contact_notice_address(payload: dict[str, Any], recipient: User) -> str | None:
     """Where a ``contact_changed`` notice goes: the old address of the change (the current
     one would be the new address, the wrong person to warn when the account was taken)."""
-    change = ContactChange.objects.filter(pk=payload.get("contact_change_id")).first()
+    change = ContactChange.objects.filter(pk=str(payload.get("contact_change_id", ""))).first()
     if change is None or change.user_id != recipient.pk:
         return None
     channel = payload.get("channel")

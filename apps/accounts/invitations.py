@@ -193,13 +193,11 @@ def invitation_get(*, invitation_id: Any, agency: Agency | None) -> Invitation:
 def invitation_revoke(*, invitation: Invitation) -> Invitation:
     """Revoke an open invitation: its link stops working. 409 ``invitation_closed`` when it
     was accepted already; revoking twice changes nothing. Audited."""
-    invitation = Invitation.objects.select_for_update().select_related("agency").get(
-        pk=invitation.pk
+    invitation = (
+        Invitation.objects.select_for_update().select_related("agency").get(pk=invitation.pk)
     )
     if invitation.accepted_at is not None:
-        raise ConflictError(
-            _("This invitation was accepted already."), code="invitation_closed"
-        )
+        raise ConflictError(_("This invitation was accepted already."), code="invitation_closed")
     if invitation.revoked_at is not None:
         return invitation
     invitation.revoked_at = timezone.now()
@@ -258,9 +256,7 @@ def invitation_accept(*, token: str, password: str, agency: Agency | None = None
     (``invitation.accepted``, ``membership.granted``).
     """
     found = invitation_for_token(token=token, agency=agency)
-    invitation = (
-        Invitation.objects.select_for_update().select_related("agency").get(pk=found.pk)
-    )
+    invitation = Invitation.objects.select_for_update().select_related("agency").get(pk=found.pk)
     if invitation.status != "pending":
         raise _invalid_link()
     user, created = _person_for(invitation)

@@ -432,7 +432,7 @@ class Invitation(models.Model):
         verbose_name=_("agency"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    email = models.EmailField(_("email address"), null=True, blank=True)
+    email = models.EmailField(_("email address"), null=True, blank=True)  # noqa: DJ001
     phone = models.CharField(  # noqa: DJ001
         _("phone number (E.164)"), max_length=16, null=True, blank=True
     )

@@ -249,7 +249,9 @@ def staff_password_reset_send(*, user: User, base_url: str) -> None:
             else:
                 from apps.accounts.otp import send_sms
 
-                text = " ".join(render_to_string("accounts/password_reset.sms.txt", context).split())
+                text = " ".join(
+                    render_to_string("accounts/password_reset.sms.txt", context).split()
+                )
                 send_sms(str(user.phone), text)
         except Exception as exc:
             logger.warning("staff_reset_delivery_failed", exc_type=type(exc).__name__)

@@ -216,7 +216,9 @@ def test_an_existing_citizen_accepts_and_their_sessions_end(api, admin_a, citize
     assert Membership.objects.get(user=citizen).is_active
 
 
-def test_agency_b_cannot_see_or_revoke_agency_a_invitations(api, tokens, staff_of, agency_b, admin_a):
+def test_agency_b_cannot_see_or_revoke_agency_a_invitations(
+    api, tokens, staff_of, agency_b, admin_a
+):
     created = admin_a.post(INVITATIONS, {"email": "kodjo@example.tg", "role": "agent"}).json()
     admin_b = staff_of(agency_b, Role.AGENCY_ADMIN)
     client_b = api(
@@ -247,7 +249,9 @@ def test_only_this_agencys_admins_invite(api, tokens, staff_of, citizen, agency_
         caller, status = api(HOST_A, token), 401
 
     assert caller.get(INVITATIONS).status_code == status
-    assert caller.post(INVITATIONS, {"email": "x@example.tg", "role": "agent"}).status_code == status
+    assert (
+        caller.post(INVITATIONS, {"email": "x@example.tg", "role": "agent"}).status_code == status
+    )
     assert not Invitation.objects.exists()
 
 
@@ -310,4 +314,3 @@ def test_staff_tokens_do_not_open_the_platform_routes(api, tokens, admin_a_user,
 
     assert api(PUBLIC_HOST, token).get(PLATFORM_INVITATIONS).status_code == 401
     assert api(HOST_A, token).get(PLATFORM_INVITATIONS).status_code == 404
-

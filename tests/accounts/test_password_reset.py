@@ -66,12 +66,19 @@ def test_a_citizen_resets_with_the_code_and_every_session_ends(api, tokens, veri
     verified.refresh_from_db()
     assert verified.check_password(NEW_PASSWORD)
     assert_problem(api(PUBLIC_HOST, session.access).get("/api/v1/me/"), 401, "token_revoked")
-    assert api(PUBLIC_HOST).post("/api/v1/auth/token/refresh/", {"refresh": session.refresh}).status_code == 401
+    assert (
+        api(PUBLIC_HOST)
+        .post("/api/v1/auth/token/refresh/", {"refresh": session.refresh})
+        .status_code
+        == 401
+    )
     assert AuditEvent.objects.filter(
         action="user.password_reset", target_id=str(verified.pk), outcome="success"
     ).exists()
     # The code was used: it does not work twice.
-    assert_problem(_confirm(api, "awa@example.tg", _code(), "encore-une-autre-phrase"), 400, "otp_expired")
+    assert_problem(
+        _confirm(api, "awa@example.tg", _code(), "encore-une-autre-phrase"), 400, "otp_expired"
+    )
 
 
 def test_the_answer_is_the_same_for_an_unknown_login(api, verified):

@@ -117,7 +117,9 @@ def test_an_admin_cannot_suspend_or_demote_themselves(admin_a, admin_a_user, age
     mine = Membership.objects.get(user=admin_a_user, agency=agency_a)
 
     assert_problem(admin_a.post(f"{PEOPLE}{mine.pk}/suspend/"), 409, "own_membership")
-    assert_problem(admin_a.post(f"{PEOPLE}{mine.pk}/role/", {"role": "agent"}), 409, "own_membership")
+    assert_problem(
+        admin_a.post(f"{PEOPLE}{mine.pk}/role/", {"role": "agent"}), 409, "own_membership"
+    )
     mine.refresh_from_db()
     assert (mine.is_active, mine.role) == (True, Role.AGENCY_ADMIN)
 
@@ -133,7 +135,9 @@ def test_the_last_agency_admin_stays(api, tokens, platform_admin, admin_a_user, 
 
 
 def test_bad_role_changes_nothing(admin_a, agent):
-    assert_problem(admin_a.post(f"{PEOPLE}{agent.pk}/role/", {"role": "king"}), 400, "validation_failed")
+    assert_problem(
+        admin_a.post(f"{PEOPLE}{agent.pk}/role/", {"role": "king"}), 400, "validation_failed"
+    )
     agent.refresh_from_db()
     assert agent.role == Role.AGENT
 

@@ -114,7 +114,9 @@ def test_console_actions_suspend_and_end(client, api, tokens, staff_of, agency_a
     membership.refresh_from_db()
     assert membership.status == "suspended"
     assert_problem(api(HOST_A, session.access).get("/api/v1/staff/me/"), 401, "token_revoked")
-    client.post(PEOPLE, {"action": "end", "_selected_action": [str(membership.pk)]}, HTTP_HOST=HOST_A)
+    client.post(
+        PEOPLE, {"action": "end", "_selected_action": [str(membership.pk)]}, HTTP_HOST=HOST_A
+    )
     membership.refresh_from_db()
     assert membership.status == "ended"
 
@@ -164,7 +166,12 @@ def test_adding_a_user_in_the_platform_console_goes_through_an_invitation(
     assert add_user["Location"] == INVITE
     sent = client.post(
         INVITE,
-        {"agency": str(agency_a.pk), "email": "dir@example.tg", "phone": "", "role": "agency_admin"},
+        {
+            "agency": str(agency_a.pk),
+            "email": "dir@example.tg",
+            "phone": "",
+            "role": "agency_admin",
+        },
         HTTP_HOST=PUBLIC_HOST,
     )
 
@@ -181,7 +188,9 @@ def test_adding_a_user_in_the_platform_console_goes_through_an_invitation(
     assert Membership.objects.get(user=person).role == Role.AGENCY_ADMIN
 
 
-def test_a_platform_admin_sees_every_agencys_people(client, platform_admin, staff_of, agency_a, agency_b):
+def test_a_platform_admin_sees_every_agencys_people(
+    client, platform_admin, staff_of, agency_a, agency_b
+):
     a = staff_of(agency_a, Role.AGENCY_ADMIN)
     b = staff_of(agency_b, Role.AGENCY_ADMIN)
     _console(client, platform_admin, PUBLIC_HOST)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -49,7 +50,7 @@ class PersonSummarySerializer(serializers.ModelSerializer):
         }
 
 
-class MembershipOutputSerializer(serializers.ModelSerializer):
+class StaffMembershipOutputSerializer(serializers.ModelSerializer):
     """A civil servant's membership of an agency."""
 
     user = PersonSummarySerializer(read_only=True, help_text=_("The member."))
@@ -240,7 +241,7 @@ def _tenant(request: Request) -> Agency:
 
 def _page(view: Any, request: Request, queryset: Any, serializer: type) -> Response:
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
@@ -268,11 +269,11 @@ def _filtered(request: Request, queryset: Any) -> Any:
     elif wanted == "ended":
         queryset = queryset.filter(ended_at__isnull=False)
     elif wanted:
-        raise InvalidInput(errors={"status": [_("Unknown status.")]})
+        raise InvalidInput(errors={"status": [gettext("Unknown status.")]})
     role = request.query_params.get("role")
     if role:
         if role not in Role.values:
-            raise InvalidInput(errors={"role": [_("Unknown role.")]})
+            raise InvalidInput(errors={"role": [gettext("Unknown role.")]})
         queryset = queryset.filter(role=role)
     return queryset
 
@@ -293,11 +294,11 @@ class _PeopleBase(viewsets.ViewSet):
         return people.membership_get(membership_id=pk, agency=self.scope(request))
 
     def _render(self, request: Request, pk: str) -> Response:
-        return Response(MembershipOutputSerializer(self._get(request, pk)).data)
+        return Response(StaffMembershipOutputSerializer(self._get(request, pk)).data)
 
     def list(self, request: Request) -> Response:
         queryset = _filtered(request, people.membership_list(agency=self.scope(request)))
-        return _page(self, request, queryset, MembershipOutputSerializer)
+        return _page(self, request, queryset, StaffMembershipOutputSerializer)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._render(request, pk)
@@ -341,56 +342,56 @@ class _PeopleBase(viewsets.ViewSet):
 
 def _people_schema(viewset: type[_PeopleBase], prefix: str, tag: str) -> type[_PeopleBase]:
     """Describe the operations of a people viewset (one set of descriptions, two prefixes)."""
-    docs = {
-        "list": dict(
-            summary=_("Members of the staff (paginated)"),
-            parameters=[STATUS_FILTER, ROLE_FILTER],
-            responses={200: MembershipOutputSerializer(many=True), **PROBLEM_RESPONSES},
-        ),
-        "retrieve": dict(
-            summary=_("One membership"),
-            responses={200: MembershipOutputSerializer, **PROBLEM_RESPONSES},
-        ),
-        "change_role": dict(
-            summary=_("Change a member's role (their sessions end)"),
-            request=RoleChangeInputSerializer,
-            responses={
-                200: MembershipOutputSerializer,
+    docs: dict[str, dict[str, Any]] = {
+        "list": {
+            "summary": _("Members of the staff (paginated)"),
+            "parameters": [STATUS_FILTER, ROLE_FILTER],
+            "responses": {200: StaffMembershipOutputSerializer(many=True), **PROBLEM_RESPONSES},
+        },
+        "retrieve": {
+            "summary": _("One membership"),
+            "responses": {200: StaffMembershipOutputSerializer, **PROBLEM_RESPONSES},
+        },
+        "change_role": {
+            "summary": _("Change a member's role (their sessions end)"),
+            "request": RoleChangeInputSerializer,
+            "responses": {
+                200: StaffMembershipOutputSerializer,
                 **PROBLEM_RESPONSES,
                 **CONFLICT,
                 **UNAVAILABLE,
             },
-        ),
-        "suspend": dict(
-            summary=_("Suspend a member: every session ends at once"),
-            request=None,
-            responses={
-                200: MembershipOutputSerializer,
+        },
+        "suspend": {
+            "summary": _("Suspend a member: every session ends at once"),
+            "request": None,
+            "responses": {
+                200: StaffMembershipOutputSerializer,
                 **PROBLEM_RESPONSES,
                 **CONFLICT,
                 **UNAVAILABLE,
             },
-        ),
-        "reactivate": dict(
-            summary=_("Lift a suspension"),
-            request=None,
-            responses={200: MembershipOutputSerializer, **PROBLEM_RESPONSES, **CONFLICT},
-        ),
-        "end": dict(
-            summary=_("End a membership: every session ends at once"),
-            request=None,
-            responses={
-                200: MembershipOutputSerializer,
+        },
+        "reactivate": {
+            "summary": _("Lift a suspension"),
+            "request": None,
+            "responses": {200: StaffMembershipOutputSerializer, **PROBLEM_RESPONSES, **CONFLICT},
+        },
+        "end": {
+            "summary": _("End a membership: every session ends at once"),
+            "request": None,
+            "responses": {
+                200: StaffMembershipOutputSerializer,
                 **PROBLEM_RESPONSES,
                 **CONFLICT,
                 **UNAVAILABLE,
             },
-        ),
-        "reset_password": dict(
-            summary=_("Reset a member's password: sessions end, a single-use link is sent"),
-            request=None,
-            responses={202: None, **PROBLEM_RESPONSES, **UNAVAILABLE},
-        ),
+        },
+        "reset_password": {
+            "summary": _("Reset a member's password: sessions end, a single-use link is sent"),
+            "request": None,
+            "responses": {202: None, **PROBLEM_RESPONSES, **UNAVAILABLE},
+        },
     }
     for name, spec in docs.items():
         method = getattr(viewset, name)
@@ -430,7 +431,7 @@ class PlatformPeopleViewSet(_PeopleBase):
         slug = request.query_params.get("agency")
         if slug:
             queryset = queryset.filter(agency__slug=slug)
-        return _page(self, request, queryset, MembershipOutputSerializer)
+        return _page(self, request, queryset, StaffMembershipOutputSerializer)
 
 
 _people_schema(StaffPeopleViewSet, "staff", "staff")
@@ -450,7 +451,7 @@ PlatformPeopleViewSet.list = extend_schema(  # type: ignore[method-assign]
 class StaffInvitationViewSet(viewsets.ViewSet):
     """This agency's invitations (agency admins of this agency)."""
 
-    permission_classes = (staff_with_roles(Role.AGENCY_ADMIN),)
+    permission_classes: tuple[type[BasePermission], ...] = (staff_with_roles(Role.AGENCY_ADMIN),)
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def scope(self, request: Request) -> Agency | None:
@@ -559,7 +560,9 @@ class PlatformInvitationViewSet(StaffInvitationViewSet):
         data.is_valid(raise_exception=True)
         agency = Agency.objects.filter(slug=data.validated_data["agency"]).first()
         if agency is None or agency.schema_name == "public":
-            raise InvalidInput(errors={"agency": [_("Unknown agency.")]}, code="unknown_agency")
+            raise InvalidInput(
+                errors={"agency": [gettext("Unknown agency.")]}, code="unknown_agency"
+            )
         email, phone = _address(data.validated_data)
         invitation = invitations.invitation_create(
             agency=agency,
@@ -612,7 +615,7 @@ class InvitationAcceptViewSet(viewsets.ViewSet):
             "answer 400 invitation_invalid and change nothing. Next: sign in to the console."
         ),
         request=InvitationAcceptInputSerializer,
-        responses={200: MembershipOutputSerializer, **PROBLEM_RESPONSES},
+        responses={200: StaffMembershipOutputSerializer, **PROBLEM_RESPONSES},
         tags=["auth"],
     )
     def accept(self, request: Request) -> Response:
@@ -624,7 +627,7 @@ class InvitationAcceptViewSet(viewsets.ViewSet):
             agency=_tenant(request),
         )
         fresh = people.membership_get(membership_id=membership.pk, agency=_tenant(request))
-        return Response(MembershipOutputSerializer(fresh).data)
+        return Response(StaffMembershipOutputSerializer(fresh).data)
 
 
 # --- a citizen's password reset and contact changes -----------------------------------------

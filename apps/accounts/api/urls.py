@@ -1,6 +1,8 @@
 """Identity routes, mounted on both the public host and every agency host."""
 
-from django.urls import path
+from typing import Any
+
+from django.urls import URLPattern, path
 
 from apps.accounts.api.partners import PartnerClientViewSet
 from apps.accounts.api.people import (
@@ -61,7 +63,7 @@ urlpatterns = [
 ]
 
 
-def _people_routes(prefix: str, people: type, invitations: type) -> list:
+def _people_routes(prefix: str, people: Any, invitations: Any) -> list[URLPattern]:
     """The people and invitation routes of one audience (``staff`` or ``platform``)."""
     one = "<uuid:pk>/"
     routes = [
