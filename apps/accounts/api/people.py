@@ -285,7 +285,7 @@ class _PeopleBase(viewsets.ViewSet):
     """Memberships of the caller's scope: the host's agency, or every agency (platform)."""
 
     lookup_value_regex = "[0-9a-fA-F-]{36}"
-    tag = "staff"
+    pagination_class = PageNumberPagination  # lists are paginated (and described so)
 
     def scope(self, request: Request) -> Agency | None:
         raise NotImplementedError
@@ -453,6 +453,7 @@ class StaffInvitationViewSet(viewsets.ViewSet):
 
     permission_classes: tuple[type[BasePermission], ...] = (staff_with_roles(Role.AGENCY_ADMIN),)
     lookup_value_regex = "[0-9a-fA-F-]{36}"
+    pagination_class = PageNumberPagination
 
     def scope(self, request: Request) -> Agency | None:
         return _tenant(request)
