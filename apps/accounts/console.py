@@ -47,12 +47,16 @@ def _host_agency() -> Agency | None:
 
 
 def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    return {**admin_site.each_context(request), **extra}
+    # Pages for people who are not signed in: no navigation sidebar (it would say "you may
+    # see nothing").
+    return {**admin_site.each_context(request), "is_nav_sidebar_enabled": False, **extra}
 
 
 def _no_store(response: HttpResponseBase) -> HttpResponse:
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the page's address
+    # The token is in the page's address: never sent to another site. (Not "no-referrer":
+    # Chromium then posts the form with "Origin: null", which the CSRF check refuses.)
+    response["Referrer-Policy"] = "same-origin"
     return cast(HttpResponse, response)
 
 
