@@ -171,7 +171,7 @@ class ForgotPasswordView(FormView):
                 passwords.staff_password_reset_send(
                     user=user, base_url=self.request.build_absolute_uri("/")
                 )
-        passwords._pad(started)
+        passwords.pad_to_floor(started)
         return super().form_valid(form)
 
 

@@ -80,7 +80,7 @@ def _binding(subject: str, user: User | None) -> str:
     return f"{subject}|{user.pk if user is not None else '-'}"
 
 
-def _pad(started: float) -> None:
+def pad_to_floor(started: float) -> None:
     """Sleep so the request lasts at least ``PASSWORD_RESET_MIN_SECONDS``."""
     floor = float(settings.PASSWORD_RESET_MIN_SECONDS)
     elapsed = time.monotonic() - started
@@ -137,7 +137,7 @@ def password_reset_request(*, login: str) -> None:
                 )
                 logger.info("password_reset_code_sent", user_id=str(user.pk))
     finally:
-        _pad(started)
+        pad_to_floor(started)
 
 
 @transaction.atomic
