@@ -257,7 +257,8 @@ class InvitationForm(forms.ModelForm):
 class InvitationAdmin(_PeopleAdminBase):
     """Invitations: created here (the link is sent at once), revoked by an action."""
 
-    list_display = ("__str__", "address", "agency", "role", "status_label", "expires_at")
+    list_display = ("address", "agency", "role", "status_label", "created_at", "expires_at")
+    list_display_links = ("address",)
     list_filter = ("role",)
     form = InvitationForm
     actions = ("revoke",)
