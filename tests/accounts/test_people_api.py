@@ -3,6 +3,8 @@ staff API; platform admins every agency's. Sessions end at once; nothing crosses
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django_tenants.utils import schema_context
@@ -142,7 +144,7 @@ def test_bad_role_changes_nothing(admin_a, agent):
     assert agent.role == Role.AGENT
 
 
-def test_an_admin_resets_a_members_password(api, tokens, admin_a, agent, agency_a):
+def test_an_admin_resets_a_members_password(api, client, tokens, admin_a, agent, agency_a):
     session = tokens(agent.user, TokenKind.STAFF, agency=agency_a, role="agent")
 
     response = admin_a.post(f"{PEOPLE}{agent.pk}/reset-password/")
@@ -155,6 +157,13 @@ def test_an_admin_resets_a_members_password(api, tokens, admin_a, agent, agency_
     assert message.to == [agent.user.email]
     assert f"http://{HOST_A}/admin/password_reset/" in message.body
     assert _events("user.password_reset_forced")
+    # The link works although the old password is unusable, once.
+    link = re.search(r"http://[^/\s]+(/admin/password_reset/\S+/\S+/)", message.body).group(1)
+    form = client.get(link, HTTP_HOST=HOST_A)["Location"]
+    new = {"new_password1": "une-phrase-toute-neuve", "new_password2": "une-phrase-toute-neuve"}
+    assert client.post(form, new, HTTP_HOST=HOST_A).status_code == 302
+    agent.user.refresh_from_db()
+    assert agent.user.check_password("une-phrase-toute-neuve")
 
 
 def test_agency_b_cannot_see_or_touch_agency_a_people(api, tokens, staff_of, agency_b, agent):
