@@ -21,7 +21,8 @@ member's sessions and makes the current password stop working.
 
 A completed reset (``password_reset_complete``) ends every session: refresh tokens
 blacklisted, access tokens denied through the hot-key store, console sessions invalidated
-(Django ties them to the password hash). Audited in the platform trail.
+(Django ties them to the password hash), and every address on file is told through the
+outbox (``password_changed``). Audited in the platform trail.
 """
 
 from __future__ import annotations
@@ -165,6 +166,11 @@ def password_reset_complete(*, user: User, new_password: str, how: str) -> None:
         },
         platform=True,
     )
+    from apps.notifications.rendering import Template
+    from apps.notifications.services import notification_enqueue
+
+    # Every address on file hears of it, in the same transaction (outbox).
+    notification_enqueue(recipient_id=user.pk, template=Template.PASSWORD_CHANGED)
     logger.info("user_password_reset", user_id=str(user.pk), how=how)
 
 

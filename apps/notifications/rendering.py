@@ -32,6 +32,8 @@ class Template:
     DEADLINE_APPROACHING = "deadline_approaching"
     # To the old address after a change of e-mail or phone (apps.accounts.contacts).
     CONTACT_CHANGED = "contact_changed"
+    # To every address of a person whose password was reset (apps.accounts.passwords).
+    PASSWORD_CHANGED = "password_changed"
 
     ALL = frozenset(
         {
@@ -43,6 +45,7 @@ class Template:
             APPLICATION_ASSIGNED,
             DEADLINE_APPROACHING,
             CONTACT_CHANGED,
+            PASSWORD_CHANGED,
         }
     )
 

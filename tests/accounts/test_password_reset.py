@@ -13,6 +13,8 @@ from django.core import mail
 from apps.accounts.models import Role
 from apps.accounts.tokens import TokenKind
 from apps.audit.models import AuditEvent
+from apps.outbox.models import OutboxMessage
+from apps.outbox.services import outbox_process
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_problem
@@ -61,7 +63,8 @@ def test_a_citizen_resets_with_the_code_and_every_session_ends(api, tokens, veri
     assert asked.status_code == 202, asked.content
     [message] = mail.outbox
     assert message.to == ["awa@example.tg"]
-    done = _confirm(api, "awa@example.tg", _code())
+    code = _code()
+    done = _confirm(api, "awa@example.tg", code)
     assert done.status_code == 204, done.content
     verified.refresh_from_db()
     assert verified.check_password(NEW_PASSWORD)
@@ -75,9 +78,16 @@ def test_a_citizen_resets_with_the_code_and_every_session_ends(api, tokens, veri
     assert AuditEvent.objects.filter(
         action="user.password_reset", target_id=str(verified.pk), outcome="success"
     ).exists()
+    # Every address on file is told, through the outbox.
+    notices = OutboxMessage.objects.filter(payload__template="password_changed")
+    assert [m.payload["channel"] for m in notices] == ["email"]
+    mail.outbox.clear()
+    assert outbox_process(message_id=notices[0].pk).status == "sent"
+    assert mail.outbox[0].to == ["awa@example.tg"]
+    assert "réinitialisé" in mail.outbox[0].body
     # The code was used: it does not work twice.
     assert_problem(
-        _confirm(api, "awa@example.tg", _code(), "encore-une-autre-phrase"), 400, "otp_expired"
+        _confirm(api, "awa@example.tg", code, "encore-une-autre-phrase"), 400, "otp_expired"
     )
 
 
