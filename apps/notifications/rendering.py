@@ -33,7 +33,7 @@ class Template:
     # To the old address after a change of e-mail or phone (apps.accounts.contacts).
     CONTACT_CHANGED = "contact_changed"
     # To every address of a person whose password was reset (apps.accounts.passwords).
-    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
 
     ALL = frozenset(
         {
