@@ -29,7 +29,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -272,7 +272,14 @@ def invitation_accept(*, token: str, password: str, agency: Agency | None = None
         user.email_verified_at = user.email_verified_at or now
     else:
         user.phone_verified_at = user.phone_verified_at or now
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # an account with a look-alike address (email_skeleton)
+        raise ConflictError(
+            _("An account already exists with this email address or phone number."),
+            code="account_exists",
+        ) from exc
     if not created:  # a new password: the sessions the person had end, as after a reset
         from apps.accounts.services import user_tokens_revoke_all
 

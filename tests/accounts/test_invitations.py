@@ -17,6 +17,7 @@ from apps.accounts.models import Invitation, Membership, Role, User
 from apps.accounts.tokens import TokenKind
 from apps.audit.models import AuditEvent
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
+from tests.factories import UserFactory
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -314,3 +315,18 @@ def test_staff_tokens_do_not_open_the_platform_routes(api, tokens, admin_a_user,
 
     assert api(PUBLIC_HOST, token).get(PLATFORM_INVITATIONS).status_code == 401
     assert api(HOST_A, token).get(PLATFORM_INVITATIONS).status_code == 404
+
+
+def test_an_address_colliding_with_an_account_at_acceptance_is_a_conflict(api, admin_a):
+    # Sign-up and invitations refuse look-alikes up front; should one still collide when the
+    # account is created (the unique skeleton), the answer is a conflict and nothing changes.
+    UserFactory(email="kodjo@example.tg")
+    User.objects.filter(email="kodjo@example.tg").update(email_skeleton="afi@example.tg")
+    admin_a.post(INVITATIONS, {"email": "afi@example.tg", "role": "agent"})
+    _host, token = _link(mail.outbox[0].body)
+
+    response = api(HOST_A).post(ACCEPT, {"token": token, "password": NEW_PASSWORD})
+
+    assert_problem(response, 409, "account_exists")
+    assert not User.objects.filter(email="afi@example.tg").exists()
+    assert Invitation.objects.get().status == "pending"
