@@ -141,6 +141,8 @@ def membership_change_role(*, membership: Membership, role: str, actor: Any) -> 
     if role not in Role.values:
         raise InvalidInput(errors={"role": [_("Unknown role.")]}, code="unknown_role")
     membership = _locked(membership)
+    if membership.ended_at is not None:
+        raise ConflictError(_("This membership has ended."), code="membership_ended")
     if membership.role == role:
         return membership
     _guard(membership, actor, losing_admin=membership.role == Role.AGENCY_ADMIN)

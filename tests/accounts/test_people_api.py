@@ -112,6 +112,9 @@ def test_ending_a_membership(api, tokens, admin_a, agent, agency_a):
     # Ended is ended: no reactivation (a new invitation reopens it).
     assert_problem(admin_a.post(f"{PEOPLE}{agent.pk}/reactivate/"), 409, "membership_ended")
     assert_problem(admin_a.post(f"{PEOPLE}{agent.pk}/suspend/"), 409, "membership_ended")
+    assert_problem(
+        admin_a.post(f"{PEOPLE}{agent.pk}/role/", {"role": "supervisor"}), 409, "membership_ended"
+    )
     assert len(_events("membership.ended")) == 1
 
 
