@@ -3,6 +3,7 @@ a single-use link for staff (console); a reset ends every session; audited."""
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import time
@@ -245,3 +246,19 @@ def test_another_agencys_console_sends_its_own_members_a_link(client, staff_of, 
     client.post(FORGOT, {"login": other.email}, HTTP_HOST=HOST_B)
 
     assert f"http://{HOST_B}/admin/password_reset/" in mail.outbox[0].body
+
+
+def test_a_staff_member_without_email_gets_the_link_by_sms(client, settings, agency_a):
+    from apps.accounts.services import membership_grant
+
+    agent = UserFactory(email=None, phone="+22890554433")
+    membership_grant(user=agent, agency=agency_a, role=Role.AGENT)
+
+    client.post(FORGOT, {"login": "90 55 44 33"}, HTTP_HOST=HOST_A)
+
+    [text] = [
+        json.loads(line) for line in (settings.SMS_FILE_DIR / "sms.jsonl").read_text().splitlines()
+    ]
+    assert text["to"] == "+22890554433"
+    assert f"http://{HOST_A}/admin/password_reset/" in text["body"]
+    assert mail.outbox == []
