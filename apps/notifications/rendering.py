@@ -30,6 +30,8 @@ class Template:
     CERTIFICATE_ISSUED = "certificate_issued"
     APPLICATION_ASSIGNED = "application_assigned"
     DEADLINE_APPROACHING = "deadline_approaching"
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_REFUNDED = "payment_refunded"
 
     ALL = frozenset(
         {
@@ -40,6 +42,8 @@ class Template:
             CERTIFICATE_ISSUED,
             APPLICATION_ASSIGNED,
             DEADLINE_APPROACHING,
+            PAYMENT_RECEIVED,
+            PAYMENT_REFUNDED,
         }
     )
 

@@ -49,3 +49,8 @@ SMS_FILE_DIR = VAR_DIR / "test-sms"  # noqa: F405
 # The poll of database-made deactivations adds one query every few seconds per process, which
 # would land at random inside the query budgets; tests/accounts/test_deactivation.py turns it on.
 AUTH_REVOCATION_POLL_SECONDS = 0
+# Payments against the aggregator simulator the tests start (tests/payments/conftest.py).
+PAYMENTS_AGGREGATOR_TOKEN = "guichet-test-aggregator-token"  # noqa: S105 - public test value
+PAYMENTS_CALLBACK_SECRET = "guichet-test-callback-secret"  # noqa: S105 - public test value
+PAYMENTS_CONNECT_TIMEOUT_SECONDS = 0.5
+PAYMENTS_READ_TIMEOUT_SECONDS = 0.5
