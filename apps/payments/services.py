@@ -474,8 +474,8 @@ def payments_on_application_event(*, application: Any, event: str) -> int:
         return 0
     reason = "rejected" if event == "application.rejected" else "withdrawn"
     queued = 0
-    for payment in Payment.objects.select_for_update().filter(
-        application_id=application.pk, status=PaymentStatus.SUCCEEDED, refund__isnull=True
+    for payment in Payment.objects.select_for_update(of=("self",)).filter(
+        application_id=application.pk, status=PaymentStatus.SUCCEEDED
     ):
         if refund_request(payment=payment, reason=reason) is not None:
             queued += 1
