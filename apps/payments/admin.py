@@ -30,7 +30,9 @@ from apps.payments.models import ExemptionCategory, Payment, PaymentPolicy, Refu
 from apps.payments.selectors import reconciliation_report
 from apps.payments.services import policy_update
 
-STAFF = frozenset({Role.AGENT.value, Role.SUPERVISOR.value, Role.AGENCY_ADMIN.value, Role.AUDITOR.value})
+STAFF = frozenset(
+    {Role.AGENT.value, Role.SUPERVISOR.value, Role.AGENCY_ADMIN.value, Role.AUDITOR.value}
+)
 ADMINS = frozenset({Role.AGENCY_ADMIN.value})
 REPORT_COLUMNS = (
     ("network", _("Network")),
@@ -179,8 +181,7 @@ class PaymentAdmin(ReadOnlyRoleAdminMixin, admin.ModelAdmin):
             "rows": rows,
             "columns": REPORT_COLUMNS,
             "totals": {
-                name: sum(getattr(row, name) for row in rows)
-                for name, _label in REPORT_COLUMNS[1:]
+                name: sum(getattr(row, name) for row in rows) for name, _label in REPORT_COLUMNS[1:]
             },
         }
         return TemplateResponse(request, "admin/payments/payment/report.html", context)
@@ -216,7 +217,10 @@ class PaymentAdmin(ReadOnlyRoleAdminMixin, admin.ModelAdmin):
         writer.writerow(PAYMENT_COLUMNS)
         for values in queryset.values_list(*PAYMENT_COLUMNS):
             writer.writerow(
-                [v.isoformat() if hasattr(v, "isoformat") else ("" if v is None else v) for v in values]
+                [
+                    v.isoformat() if hasattr(v, "isoformat") else ("" if v is None else v)
+                    for v in values
+                ]
             )
         _bind(request)
         audit_record(
@@ -242,7 +246,10 @@ class ExemptionCategoryAdmin(RoleAdminMixin, admin.ModelAdmin):
             action="payment.exemption_category_saved",
             target_type="exemption_category",
             target_id=obj.pk,
-            changes={name: {"old": None, "new": form.cleaned_data.get(name)} for name in form.changed_data},
+            changes={
+                name: {"old": None, "new": form.cleaned_data.get(name)}
+                for name in form.changed_data
+            },
         )
 
 

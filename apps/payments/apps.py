@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
-    """Payments, refunds, exemptions and the agency's payment policy live in each agency's schema."""
+    """Payments, refunds, exemptions and the payment policy live in each agency's schema."""
 
     name = "apps.payments"
     label = "payments"

@@ -70,7 +70,9 @@ class PaymentPolicy(models.Model):
     class Meta:
         verbose_name = _("payment policy")
         verbose_name_plural = _("payment policy")
-        constraints = [models.CheckConstraint(condition=Q(singleton=True), name="payments_policy_one")]
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=True), name="payments_policy_one")
+        ]
 
     def __str__(self) -> str:
         return str(_("Payment policy"))

@@ -19,11 +19,7 @@ def payment_get(*, payment_id: Any) -> Payment | None:
         UUID(str(payment_id))
     except ValueError:
         return None
-    return (
-        Payment.objects.select_related("application__service")
-        .filter(pk=payment_id)
-        .first()
-    )
+    return Payment.objects.select_related("application__service").filter(pk=payment_id).first()
 
 
 def payment_list_for_citizen(*, citizen_id: UUID) -> QuerySet[Payment]:
@@ -74,8 +70,8 @@ def reconciliation_report(*, day: date) -> list[ReportRow]:
     paid = Q(status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED])
     pending = Q(status__in=[PaymentStatus.PENDING, PaymentStatus.UNKNOWN])
     refunded = Q(status=PaymentStatus.REFUNDED)
-    rows = {
-        row["network"]: row
+    rows: dict[str, dict[str, Any]] = {
+        row["network"]: dict(row)
         for row in Payment.objects.filter(created_at__gte=start, created_at__lt=end)
         .values("network")
         .annotate(
@@ -91,7 +87,7 @@ def reconciliation_report(*, day: date) -> list[ReportRow]:
     }
     report = []
     for network in Network:
-        row = rows.get(network.value, {})
+        row: dict[str, Any] = rows.get(network.value, {})
         report.append(
             ReportRow(
                 network=network.value,

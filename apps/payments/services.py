@@ -238,7 +238,10 @@ def _payment_close(payment_id: UUID, status: str, *, reason: str) -> Payment:
             action=f"payment.{status}",
             target_type="payment",
             target_id=payment.pk,
-            changes={**_payment_changes(payment, old), "failure_reason": {"old": "", "new": reason}},
+            changes={
+                **_payment_changes(payment, old),
+                "failure_reason": {"old": "", "new": reason},
+            },
         )
         if status != PaymentStatus.UNKNOWN:
             PAYMENTS_FINAL.labels(status=status).inc()
@@ -296,8 +299,13 @@ def payment_apply_status(
     if payment.is_open:
         if remote.status in (RemoteStatus.EXPIRED, RemoteStatus.CANCELLED):
             payment.save(update_fields=["last_checked_at", "checks"])
-            return _payment_close(payment_id, str(remote.status), reason=f"provider_{remote.status}")
-        if remote.status == RemoteStatus.NOT_FOUND and now - payment.created_at > NEVER_REGISTERED_AFTER:
+            return _payment_close(
+                payment_id, str(remote.status), reason=f"provider_{remote.status}"
+            )
+        if (
+            remote.status == RemoteStatus.NOT_FOUND
+            and now - payment.created_at > NEVER_REGISTERED_AFTER
+        ):
             payment.save(update_fields=["last_checked_at", "checks"])
             return _payment_close(payment_id, PaymentStatus.EXPIRED, reason="never_registered")
         if remote.status == RemoteStatus.PENDING:
@@ -440,7 +448,10 @@ def refund_request(*, payment: Payment, reason: str) -> Refund | None:
         action="payment.refund_requested",
         target_type="payment",
         target_id=payment.pk,
-        changes={"refund": {"old": None, "new": reason}, "amount_xof": {"old": None, "new": refund.amount_xof}},
+        changes={
+            "refund": {"old": None, "new": reason},
+            "amount_xof": {"old": None, "new": refund.amount_xof},
+        },
     )
     schema = current_schema()
     transaction.on_commit(lambda: _refund_kick(refund.pk, schema))
@@ -454,7 +465,7 @@ def _refund_kick(refund_id: UUID, schema: str) -> None:
     try:
         with schema_context(schema):
             refund_process_task.delay(str(refund_id))
-    except Exception:  # noqa: BLE001 - broker down: the reconciliation task sends it later
+    except Exception:
         logger.warning("refund_kick_failed")
 
 
@@ -468,7 +479,9 @@ def payments_on_application_event(*, application: Any, event: str) -> int:
         return 0
     policy = policy_get()
     wanted = (
-        policy.refund_on_rejection if event == "application.rejected" else policy.refund_on_withdrawal
+        policy.refund_on_rejection
+        if event == "application.rejected"
+        else policy.refund_on_withdrawal
     )
     if not wanted:
         return 0
@@ -496,7 +509,9 @@ def refund_process(*, refund_id: UUID) -> Refund:
             return refund
         if remote.status != RemoteStatus.NOT_FOUND:
             return refund_apply_status(refund_id=refund_id, remote=remote)
-    Refund.objects.filter(pk=refund_id).update(attempts=refund.attempts + 1, updated_at=timezone.now())
+    Refund.objects.filter(pk=refund_id).update(
+        attempts=refund.attempts + 1, updated_at=timezone.now()
+    )
     payment = refund.payment
     try:
         remote = provider.disburse(
@@ -582,12 +597,14 @@ def refund_apply_status(*, refund_id: UUID, remote: ProviderStatus) -> Refund:
 def payments_reconcile(*, limit: int = 500) -> dict[str, int]:
     """Re-check every open attempt and push every unfinished refund (the periodic task)."""
     checked = 0
-    for payment_id in Payment.objects.filter(status__in=sorted(OPEN_STATUSES)).order_by(
-        "last_checked_at", "created_at"
-    ).values_list("pk", flat=True)[:limit]:
+    for payment_id in (
+        Payment.objects.filter(status__in=sorted(OPEN_STATUSES))
+        .order_by("last_checked_at", "created_at")
+        .values_list("pk", flat=True)[:limit]
+    ):
         try:
             payment_check(payment_id=payment_id)
-        except Exception:  # noqa: BLE001 - one bad row must not stop the others
+        except Exception:
             logger.exception("payment_reconcile_failed")
         checked += 1
     refunds = 0
@@ -596,7 +613,7 @@ def payments_reconcile(*, limit: int = 500) -> dict[str, int]:
     ).values_list("pk", flat=True)[:limit]:
         try:
             refund_process(refund_id=refund_id)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("refund_reconcile_failed")
         refunds += 1
     return {"payments": checked, "refunds": refunds}
@@ -624,7 +641,9 @@ def fee_exemption_grant(
     with transaction.atomic():
         category = ExemptionCategory.objects.filter(code=category_code, is_active=True).first()
         if category is None:
-            raise ExemptionCategoryUnknown(errors={"category": [str(ExemptionCategoryUnknown.default_detail)]})
+            raise ExemptionCategoryUnknown(
+                errors={"category": [str(ExemptionCategoryUnknown.default_detail)]}
+            )
         application = application_transition(
             application_id=application_id,
             action="exempt_fee",
@@ -634,7 +653,10 @@ def fee_exemption_grant(
             if_match=if_match,
         )
         exemption = FeeExemption.objects.create(
-            application=application, category=category, reason=text[:MAX_REASON_CHARS], granted_by=actor
+            application=application,
+            category=category,
+            reason=text[:MAX_REASON_CHARS],
+            granted_by=actor,
         )
         audit_record(
             action="payment.fee_exempted",

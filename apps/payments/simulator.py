@@ -24,6 +24,7 @@ Run: ``python -m apps.payments.simulator --port 9701 --token demo --secret demo-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 import threading
@@ -82,7 +83,12 @@ class AggregatorSimulator:
     """The simulator; ``start()`` serves in a thread, ``stop()`` shuts it down."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, token: str = "sim", secret: str = "sim"
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "sim",  # noqa: S107 - a simulator's test credential
+        secret: str = "sim",  # noqa: S107
     ) -> None:
         self.token = token
         self.secret = secret
@@ -101,7 +107,7 @@ class AggregatorSimulator:
     def url(self) -> str:
         """The base URL to give ``PAYMENTS_AGGREGATOR_URL``."""
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> AggregatorSimulator:
         """Serve in a background thread."""
@@ -202,10 +208,9 @@ class AggregatorSimulator:
     @staticmethod
     def _deliver(url: str, headers: dict[str, str], body: bytes) -> None:
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-        try:
+        # A failed delivery is a lost callback: the merchant's reconciliation finds the payment.
+        with contextlib.suppress(OSError):
             urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - loopback demo
-        except OSError:
-            pass  # a lost callback: the merchant's reconciliation finds the payment anyway
 
     def drain_callbacks(self) -> list[dict[str, Any]]:
         """Take the callbacks emitted so far (each ``{"url", "headers", "body"}``)."""
@@ -339,7 +344,8 @@ class AggregatorSimulator:
             with self.lock:
                 items = self.drain_callbacks() if drain else list(self.callbacks)
             return 200, [
-                {"url": c["url"], "headers": c["headers"], "body": c["body"].decode()} for c in items
+                {"url": c["url"], "headers": c["headers"], "body": c["body"].decode()}
+                for c in items
             ]
         if path == "/_control/state" and method == "GET":
             with self.lock:
@@ -356,7 +362,7 @@ class AggregatorSimulator:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: tests and benches send thousands of requests
 
             def _answer(self, status: int, body: Any) -> None:
@@ -386,15 +392,14 @@ class AggregatorSimulator:
                 status, body, delay = simulator.handle_api(parts.path, data)
                 if delay:
                     time.sleep(delay)
-                try:
+                # The client may have given up (timeout): its answer is lost, as on a real network.
+                with contextlib.suppress(OSError):
                     self._answer(status, body)
-                except OSError:
-                    pass  # the client gave up (timeout): its answer is lost, as on a real network
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._dispatch("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._dispatch("POST")
 
         return Handler
@@ -416,7 +421,7 @@ def main(argv: list[str] | None = None) -> None:
     simulator.behaviour.update(
         {"confirm_after": arguments.confirm_after, "deliver": arguments.deliver}
     )
-    print(f"aggregator simulator on {simulator.url}", flush=True)  # noqa: T201
+    print(f"aggregator simulator on {simulator.url}", flush=True)
     try:
         simulator.server.serve_forever()
     except KeyboardInterrupt:

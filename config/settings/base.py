@@ -337,6 +337,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStatusEnum": "apps.applications.workflow.Status",
         "WebhookEventEnum": "apps.webhooks.models.Event",
+        "PaymentStatusEnum": "apps.payments.models.PaymentStatus",
+        "RefundStatusEnum": "apps.payments.models.RefundStatus",
+        "PaymentNetworkEnum": "apps.payments.models.Network",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

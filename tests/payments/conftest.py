@@ -80,7 +80,9 @@ def fee_service(schema: str, *, code: str = "legalisation", fee: int = FEE) -> S
 
 def collect_online(schema: str, **fields: bool) -> None:
     with schema_context(schema):
-        PaymentPolicy.objects.update_or_create(singleton=True, defaults={"collects_online": True, **fields})
+        PaymentPolicy.objects.update_or_create(
+            singleton=True, defaults={"collects_online": True, **fields}
+        )
 
 
 def awaiting(schema: str, citizen: User, *, code: str = "legalisation") -> Application:

@@ -60,7 +60,8 @@ def test_a_5xx_before_registration_expires_the_attempt_after_the_grace_period(
     application = awaiting(agency_a.schema_name, citizen)
     pay(citizen, application)
     payment = payment_of(agency_a.schema_name, application)
-    assert payment.status == PaymentStatus.UNKNOWN and payment.identifier not in simulator.payments
+    assert payment.status == PaymentStatus.UNKNOWN
+    assert payment.identifier not in simulator.payments
 
     _reconcile(agency_a.schema_name)  # not found, but it may still be arriving: wait
     assert payment_of(agency_a.schema_name, application).status == PaymentStatus.UNKNOWN
@@ -110,7 +111,8 @@ def test_a_status_check_that_times_out_changes_nothing(
 
     [answer] = deliver(simulator)
 
-    assert answer.status_code == 200 and body_of(answer)["status"] == "pending"
+    assert answer.status_code == 200
+    assert body_of(answer)["status"] == "pending"
     assert _status(agency_a.schema_name, application) == ("pending", Status.AWAITING_PAYMENT)
     _reconcile(agency_a.schema_name)
     assert _status(agency_a.schema_name, application) == ("succeeded", Status.SUBMITTED)
@@ -152,7 +154,8 @@ def test_an_out_of_order_callback_cannot_undo_a_payment(
 
     [answer] = deliver(simulator)
 
-    assert answer.status_code == 200 and body_of(answer)["status"] == "succeeded"
+    assert answer.status_code == 200
+    assert body_of(answer)["status"] == "succeeded"
     assert _status(agency_a.schema_name, application) == ("succeeded", Status.SUBMITTED)
 
 

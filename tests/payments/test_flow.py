@@ -26,14 +26,17 @@ def test_submission_waits_for_the_fee_then_payment_hands_it_to_the_agency(
 ):
     application = awaiting(agency_a.schema_name, citizen)
     assert application.status == Status.AWAITING_PAYMENT
-    assert application.reference and application.due_at is None
+    assert application.reference
+    assert application.due_at is None
 
     response = pay(citizen, application)
 
     assert response.status_code == 202, response.content
     body = body_of(response)
-    assert body["status"] == "pending" and body["amount_xof"] == FEE
-    assert body["phone"].endswith("56") and "90123456" not in body["phone"]
+    assert body["status"] == "pending"
+    assert body["amount_xof"] == FEE
+    assert body["phone"].endswith("56")
+    assert "90123456" not in body["phone"]
     assert simulator.requests["/api/v1/pay"] == 1
     identifier = body["identifier"]
     assert simulator.payments[identifier].amount == FEE
@@ -45,10 +48,12 @@ def test_submission_waits_for_the_fee_then_payment_hands_it_to_the_agency(
     assert body_of(answer) == {"identifier": identifier, "status": "succeeded"}
     with schema_context(agency_a.schema_name):
         payment = Payment.objects.get(identifier=identifier)
-        assert payment.status == PaymentStatus.SUCCEEDED and payment.paid_at is not None
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert payment.paid_at is not None
         assert payment.payment_reference == simulator.payments[identifier].payment_reference
         application.refresh_from_db()
-        assert application.status == Status.SUBMITTED and application.due_at is not None
+        assert application.status == Status.SUBMITTED
+        assert application.due_at is not None
         assert HistoryEntry.objects.filter(
             application=application, action="confirm_payment", actor_role="system"
         ).exists()
@@ -65,12 +70,15 @@ def test_submission_waits_for_the_fee_then_payment_hands_it_to_the_agency(
     listing = client.get("/api/v1/payments/")
     assert listing.status_code == 200
     [item] = listing.json()["results"]
-    assert item["status"] == "succeeded" and item["receipt_url"].startswith("http://agence-a.")
+    assert item["status"] == "succeeded"
+    assert item["receipt_url"].startswith("http://agence-a.")
     receipt = client.get(f"/api/v1/payments/{payment.pk}/receipt/")
-    assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
+    assert receipt.status_code == 200
+    assert receipt.content.startswith(b"%PDF")
     link = item["receipt_url"].split("agence-a.localhost", 1)[1]
     public = api(HOST_A).get(link)
-    assert public.status_code == 200 and public.content.startswith(b"%PDF")
+    assert public.status_code == 200
+    assert public.content.startswith(b"%PDF")
 
 
 def test_a_free_service_or_an_agency_paid_at_the_counter_goes_straight_to_review(
@@ -80,7 +88,8 @@ def test_a_free_service_or_an_agency_paid_at_the_counter_goes_straight_to_review
 
     fee_service(agency_a.schema_name)  # policy not set: fees are paid at the counter
     application = awaiting(agency_a.schema_name, citizen)
-    assert application.status == Status.SUBMITTED and application.due_at is not None
+    assert application.status == Status.SUBMITTED
+    assert application.due_at is not None
 
 
 def test_the_idempotency_key_replays_and_never_charges_twice(
@@ -123,17 +132,17 @@ def test_a_second_attempt_while_one_waits_or_after_payment_is_refused(
 def test_the_database_allows_one_paid_attempt_per_application(agency_a, setup_a, citizen):
     application = awaiting(agency_a.schema_name, citizen)
     with schema_context(agency_a.schema_name):
-        fields = dict(
-            application=application,
-            citizen=citizen,
-            provider="mobile_money",
-            network="tmoney",
-            phone="+22890123456",
-            amount_xof=FEE,
-            status=PaymentStatus.SUCCEEDED,
-            paid_at=timezone.now(),
-            expires_at=timezone.now(),
-        )
+        fields = {
+            "application": application,
+            "citizen": citizen,
+            "provider": "mobile_money",
+            "network": "tmoney",
+            "phone": "+22890123456",
+            "amount_xof": FEE,
+            "status": PaymentStatus.SUCCEEDED,
+            "paid_at": timezone.now(),
+            "expires_at": timezone.now(),
+        }
         Payment.objects.create(identifier="GCH-one", **fields)
         with pytest.raises(IntegrityError), transaction.atomic():
             Payment.objects.create(identifier="GCH-two", **fields)

@@ -34,12 +34,19 @@ def _paid(agency, citizen, pay, simulator, deliver) -> Application:
 def _reject(agency, application, staff) -> None:
     with schema_context(agency.schema_name):
         app = application_services.application_transition(
-            application_id=application.pk, action="take", actor=staff, role=Role.AGENT,
+            application_id=application.pk,
+            action="take",
+            actor=staff,
+            role=Role.AGENT,
             if_match=Application.objects.get(pk=application.pk).etag,
         )
         application_services.application_transition(
-            application_id=app.pk, action="reject", actor=staff, role=Role.AGENT,
-            reason="Pièce manquante", if_match=app.etag,
+            application_id=app.pk,
+            action="reject",
+            actor=staff,
+            role=Role.AGENT,
+            reason="Pièce manquante",
+            if_match=app.etag,
         )
 
 
@@ -47,7 +54,9 @@ def test_a_rejected_paid_application_is_refunded_through_the_provider(
     agency_a, setup_a, citizen, simulator, pay, deliver, staff_of
 ):
     with schema_context(agency_a.schema_name):
-        client, _secret = partner_client_create(name="Banque", grants={agency_a: ["applications:read"]})
+        client, _secret = partner_client_create(
+            name="Banque", grants={agency_a: ["applications:read"]}
+        )
         subscription_create(
             partner_client_id=client.pk,
             url="http://127.0.0.1:9799/hook",
@@ -76,7 +85,8 @@ def test_a_rejected_paid_application_is_refunded_through_the_provider(
         assert {"payment.refund_requested", "payment.refunded"} <= actions
     assert len(simulator.disbursements) == 1
     [disbursement] = simulator.disbursements.values()
-    assert disbursement["amount"] == payment.amount_xof and disbursement["phone"] == payment.phone
+    assert disbursement["amount"] == payment.amount_xof
+    assert disbursement["phone"] == payment.phone
 
 
 def test_a_disbursement_timeout_is_checked_never_sent_twice(
@@ -147,19 +157,23 @@ def test_a_supervisor_exempts_the_fee_with_a_reason(
         HOST_A, tokens(supervisor, TokenKind.STAFF, agency=agency_a, role=Role.SUPERVISOR).access
     )
 
-    assert as_agent.post(url, body, format="json", HTTP_IF_MATCH=application.etag).status_code == 403
+    assert (
+        as_agent.post(url, body, format="json", HTTP_IF_MATCH=application.etag).status_code == 403
+    )
     assert as_supervisor.post(url, body, format="json").status_code == 428
     unknown = as_supervisor.post(
         url, {**body, "category": "nope"}, format="json", HTTP_IF_MATCH=application.etag
     )
-    assert unknown.status_code == 400 and body_of(unknown)["code"] == "exemption_category_unknown"
+    assert unknown.status_code == 400
+    assert body_of(unknown)["code"] == "exemption_category_unknown"
     granted = as_supervisor.post(url, body, format="json", HTTP_IF_MATCH=application.etag)
 
     assert granted.status_code == 200, granted.content
     assert body_of(granted)["status"] == "submitted"
     with schema_context(agency_a.schema_name):
         exemption = FeeExemption.objects.get()
-        assert exemption.granted_by_id == supervisor.pk and exemption.category.code == "indigence"
+        assert exemption.granted_by_id == supervisor.pk
+        assert exemption.category.code == "indigence"
         assert HistoryEntry.objects.filter(action="exempt_fee", reason=body["reason"]).exists()
         assert AuditEvent.objects.filter(action="payment.fee_exempted").exists()
         assert Application.objects.get(pk=application.pk).due_at is not None

@@ -38,10 +38,10 @@ from apps.applications.services.common import (
     snapshot,
 )
 from apps.applications.workflow import (
+    RELEASES_TO_AGENCY,
     STAFF_WORKERS,
     Actor,
     Assignment,
-    RELEASES_TO_AGENCY,
     Reason,
     Status,
     Transition,

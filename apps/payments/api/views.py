@@ -79,7 +79,9 @@ class CitizenPaymentViewSet(viewsets.ViewSet):
         ],
         responses={
             202: PaymentOutputSerializer,
-            409: problem(_("A payment is waiting, or none is due (payment_in_progress, payment_not_due).")),
+            409: problem(
+                _("A payment is waiting, or none is due (payment_in_progress, payment_not_due).")
+            ),
             **NOT_FOUND,
             **IDEMPOTENCY_RESPONSES,
             **PROBLEM_RESPONSES,
@@ -135,9 +137,14 @@ class CitizenPaymentViewSet(viewsets.ViewSet):
     )
     def receipt(self, request: Request, pk: UUID) -> HttpResponse:
         payment = selectors.payment_get_for_citizen(payment_id=pk, citizen_id=_user(request).pk)
-        if payment is None or payment.paid_at is None or payment.status not in (
-            PaymentStatus.SUCCEEDED,
-            PaymentStatus.REFUNDED,
+        if (
+            payment is None
+            or payment.paid_at is None
+            or payment.status
+            not in (
+                PaymentStatus.SUCCEEDED,
+                PaymentStatus.REFUNDED,
+            )
         ):
             raise PaymentNotFound()
         language = str(getattr(request, "LANGUAGE_CODE", "fr"))[:2]

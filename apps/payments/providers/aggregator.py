@@ -103,9 +103,13 @@ class AggregatorProvider:
         try:
             data = json.loads(result.body or b"{}")
         except ValueError as exc:
-            raise ProviderUnavailable("provider answered something that is not JSON", sent=True) from exc
+            raise ProviderUnavailable(
+                "provider answered something that is not JSON", sent=True
+            ) from exc
         if not isinstance(data, dict):
-            raise ProviderUnavailable("provider answered something that is not an object", sent=True)
+            raise ProviderUnavailable(
+                "provider answered something that is not an object", sent=True
+            )
         return result.status, data
 
     @staticmethod
@@ -119,7 +123,13 @@ class AggregatorProvider:
     # --- Interface -------------------------------------------------------------------------
 
     def initiate(
-        self, *, identifier: str, amount_xof: int, phone: str, network: str, description: str,
+        self,
+        *,
+        identifier: str,
+        amount_xof: int,
+        phone: str,
+        network: str,
+        description: str,
         callback_url: str = "",
     ) -> str:
         """``POST /api/v1/pay``; the provider's reference (``tx_reference``)."""
@@ -135,7 +145,8 @@ class AggregatorProvider:
         http_status, data = self._post("/api/v1/pay", payload)
         code = data.get("status")
         if http_status != 200 or code != 0:
-            raise ProviderError("payment refused", code=PAY_ERRORS.get(code, f"http_{http_status}"))
+            known = PAY_ERRORS.get(code) if isinstance(code, int) else None
+            raise ProviderError("payment refused", code=known or f"http_{http_status}")
         return str(data.get("tx_reference", ""))
 
     def status(self, *, identifier: str) -> ProviderStatus:
