@@ -59,6 +59,7 @@ class CitizenPaymentViewSet(viewsets.ViewSet):
     """A citizen's payments in this agency."""
 
     permission_classes = (IsCitizen,)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="payments_start",
@@ -187,6 +188,7 @@ class StaffPaymentViewSet(viewsets.ViewSet):
     """Staff: an application's payments and fee exemptions."""
 
     permission_classes = (IsAgencyStaff,)
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         operation_id="staff_applications_payments",
