@@ -119,7 +119,7 @@ def main(config: BenchConfig) -> int:
         stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         state_path = var / "state.json"
         state: dict[str, Any] = {}
-        if set(config.sections) - {"storage"}:
+        if set(config.sections) - {"storage", "payments"}:
             log("seeding (idempotent; the first run creates the filler agencies)")
             stack.run_module(
                 quiet,

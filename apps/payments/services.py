@@ -428,7 +428,27 @@ def payment_callback_receive(*, body: bytes, headers: Mapping[str, str]) -> Paym
             "payment_callback_refused", reason="amount_mismatch", identifier=payment.identifier
         )
         raise CallbackAmountMismatch()
-    return payment_check(payment_id=payment.pk, include_closed=True)
+    checkable = payment.is_open or payment.status in RECHECK_ON_CALLBACK
+    if not checkable:  # final: a duplicate or a late repeat, nothing to do
+        return payment
+    if settings.PAYMENTS_CALLBACK_SETTLE == "inline":
+        return payment_check(payment_id=payment.pk, include_closed=True)
+    _check_kick(payment.pk)
+    return payment
+
+
+def _check_kick(payment_id: UUID) -> None:
+    """Ask a worker to check the payment with the provider (the callback is answered now).
+
+    Losing this message (broker down) only delays the payment: the reconciliation checks every
+    open attempt anyway.
+    """
+    from apps.payments.tasks import payment_check_task
+
+    try:
+        payment_check_task.delay(str(payment_id))
+    except Exception:
+        logger.warning("payment_check_kick_failed")
 
 
 # --- Refunds -------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from django_tenants.utils import schema_context
 from apps.agencies.selectors import agency_list
 from apps.core.context import set_context, system_context
 from apps.core.tenancy import current_schema
-from apps.payments.services import payments_reconcile, refund_process
+from apps.payments.models import Payment
+from apps.payments.services import payment_check, payments_reconcile, refund_process
 
 logger = structlog.get_logger(__name__)
 
@@ -41,3 +42,14 @@ def refund_process_task(refund_id: str) -> str:
     """Send one refund now (the reconciliation sends it anyway if this never runs)."""
     set_context(system_context("payments.refund_process"))
     return str(refund_process(refund_id=UUID(refund_id)).status)
+
+
+@shared_task(name="payments.check", acks_late=True)
+def payment_check_task(payment_id: str) -> str:
+    """Check one payment with the provider after a callback named it (safe to run twice)."""
+    set_context(system_context("payments.check"))
+    try:
+        return str(payment_check(payment_id=UUID(payment_id), include_closed=True).status)
+    except Payment.DoesNotExist:  # rolled back since it was queued: nothing to check
+        logger.info("payment_check_missing")
+        return "missing"

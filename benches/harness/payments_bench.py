@@ -9,9 +9,10 @@ started in this process on a loopback port of 9750–9799) over real HTTP. Two m
   latency counts from each request's scheduled start (no coordinated omission); target p95 <
   100 ms;
 * **callbacks**: signed callbacks (HMAC) for payments the simulator reports paid, each one
-  verified, re-checked with the simulator and settled (payment, application hand-over, audit,
-  outbox) — callbacks per second, target ≥ 200; then the same callbacks again (duplicates,
-  already final).
+  verified and answered (``PAYMENTS_CALLBACK_SETTLE=worker``: the re-check with the provider
+  and the settlement — payment, application hand-over, audit, outbox — run in a Celery
+  worker) — callbacks per second, target ≥ 200; then the worker is started and the time to
+  settle them all is measured; then the same callbacks again (duplicates, already final).
 
 The load average is recorded before and after: the machine is shared.
 """
@@ -48,6 +49,20 @@ def _simulator() -> AggregatorSimulator:
             simulator.behaviour["confirm_after"] = None  # citizens never confirm during the run
             return simulator.start()
     raise RuntimeError("no free port in 9750-9799 for the aggregator simulator")
+
+
+def _port_in_range() -> int:
+    """A free loopback port of 9760-9799 (the simulator takes the first of 9750-9799)."""
+    import socket
+
+    for port in range(9760, 9800):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return stack.free_port()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -172,6 +187,26 @@ def _open_loop(
     }
 
 
+def _wait_settled(database_url: str, identifiers: list[str], *, deadline: float) -> int:
+    """Wait until the worker settled every payment (or ``deadline`` seconds); how many it did."""
+    import psycopg
+
+    ends = time.monotonic() + deadline
+    settled = 0
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        while time.monotonic() < ends:
+            row = connection.execute(
+                "SELECT count(*) FROM bench_pay.payments_payment "
+                "WHERE identifier = ANY(%s) AND status = 'succeeded'",
+                (identifiers,),
+            ).fetchone()
+            settled = int(row[0]) if row else 0
+            if settled >= len(identifiers):
+                break
+            time.sleep(0.5)
+    return settled
+
+
 def run_payments(
     config: BenchConfig, env: dict[str, str], quiet: dict[str, str], var: Path
 ) -> dict[str, Any]:
@@ -199,8 +234,15 @@ def run_payments(
         "PAYMENTS_AGGREGATOR_URL": simulator.url,
         "PAYMENTS_AGGREGATOR_TOKEN": TOKEN,
         "PAYMENTS_CALLBACK_SECRET": SECRET,
+        "PAYMENTS_CALLBACK_SETTLE": "worker",
     }
-    web, port = stack.start_gunicorn(web_env, var, workers=config.gunicorn_workers)
+    # gunicorn on a loopback port of this section's range too (9750-9799, after the simulator).
+    free_port = stack.free_port
+    stack.free_port = _port_in_range  # type: ignore[assignment]
+    try:
+        web, port = stack.start_gunicorn(web_env, var, workers=config.gunicorn_workers)
+    finally:
+        stack.free_port = free_port  # type: ignore[assignment]
     results: dict[str, Any] = {"simulator": simulator.url, "concurrency": concurrency}
     try:
 
@@ -251,8 +293,22 @@ def run_payments(
             )
 
         identifiers = [identifier for identifier, _phone in state["callbacks"]]
-        log("payments: first callbacks (verify, re-check with the provider, settle)")
+        log("payments: first callbacks (verified, answered; a worker re-checks and settles)")
         results["callbacks"] = _closed_loop(identifiers, concurrency, callback, port, host)
+        worker = stack.start_celery_worker(web_env, var, concurrency=2)
+        started = time.perf_counter()
+        try:
+            settled = _wait_settled(env["DATABASE_URL"], identifiers, deadline=300)
+        finally:
+            worker.stop()
+        seconds = time.perf_counter() - started
+        results["settlement"] = {
+            "payments": len(identifiers),
+            "settled": settled,
+            "seconds": round(seconds, 1),
+            "per_second": round(settled / seconds, 1) if seconds else 0.0,
+            "worker_concurrency": 2,
+        }
         log("payments: the same callbacks again (duplicates of final payments)")
         results["duplicate_callbacks"] = _closed_loop(
             identifiers, concurrency, callback, port, host
@@ -289,15 +345,20 @@ def markdown(payments: dict[str, Any]) -> list[str]:
         f"{paced['p99_ms']} ms | {paced['statuses']} |"
     )
     for key, label in (
-        ("callbacks", "callbacks, first (settle)"),
-        ("duplicate_callbacks", "callbacks, duplicates"),
+        ("callbacks", "callbacks, first (verified, answered)"),
+        ("duplicate_callbacks", "callbacks, duplicates (final payments)"),
     ):
         result = payments[key]
         lines.append(
             f"| {label} | {result['requests']} | {result['rps']}/s | {result['p50_ms']} ms | "
             f"{result['p95_ms']} ms | – | {result['statuses']} |"
         )
+    settlement = payments["settlement"]
     lines += [
+        "",
+        f"Settlement by a Celery worker ({settlement['worker_concurrency']} processes): "
+        f"{settlement['settled']} of {settlement['payments']} payments re-checked with the "
+        f"simulator and settled in {settlement['seconds']} s ({settlement['per_second']}/s).",
         "",
         f"Load average before {payments['load_average_before']}, after "
         f"{payments['load_average_after']} (shared machine).",

@@ -649,6 +649,9 @@ PAYMENTS_CALLBACK_SECRET = env.str("PAYMENTS_CALLBACK_SECRET", default="")
 PAYMENTS_CALLBACK_TOLERANCE_SECONDS = env.int("PAYMENTS_CALLBACK_TOLERANCE_SECONDS", default=300)
 PAYMENTS_CONNECT_TIMEOUT_SECONDS = env.float("PAYMENTS_CONNECT_TIMEOUT_SECONDS", default=2.0)
 PAYMENTS_READ_TIMEOUT_SECONDS = env.float("PAYMENTS_READ_TIMEOUT_SECONDS", default=5.0)
+# What an authenticated callback does: "worker" answers at once and a Celery worker re-reads the
+# status from the provider and settles; "inline" does both in the callback's request.
+PAYMENTS_CALLBACK_SETTLE = env.str("PAYMENTS_CALLBACK_SETTLE", default="worker")
 # A payment the citizen has not confirmed after this long is abandoned (expired).
 PAYMENTS_EXPIRY_MINUTES = env.int("PAYMENTS_EXPIRY_MINUTES", default=30)
 

@@ -54,3 +54,6 @@ PAYMENTS_AGGREGATOR_TOKEN = "guichet-test-aggregator-token"  # noqa: S105 - publ
 PAYMENTS_CALLBACK_SECRET = "guichet-test-callback-secret"  # noqa: S105 - public test value
 PAYMENTS_CONNECT_TIMEOUT_SECONDS = 0.5
 PAYMENTS_READ_TIMEOUT_SECONDS = 0.5
+# Callbacks settle in the request, so tests see the outcome at once (one test runs the worker
+# mode, tests/payments/test_flow.py).
+PAYMENTS_CALLBACK_SETTLE = "inline"

@@ -171,3 +171,19 @@ def test_agency_a_applications_cannot_be_paid_or_seen_through_agency_b(
         from apps.applications.models import Application
 
         assert Application.objects.get(pk=application.pk).status == Status.SUBMITTED
+
+
+def test_reconciliation_of_agency_b_never_touches_agency_a_payments(
+    agency_a, agency_b, setup_a, citizen, simulator, pay
+):
+    from apps.payments.services import payments_reconcile
+
+    application = awaiting(agency_a.schema_name, citizen)
+    pay(citizen, application)
+    simulator.confirm(payment_of(agency_a.schema_name, application).identifier)
+
+    with schema_context(agency_b.schema_name):
+        assert payments_reconcile() == {"payments": 0, "refunds": 0}
+
+    assert simulator.requests.get("/api/v2/status", 0) == 0
+    assert payment_of(agency_a.schema_name, application).status == PaymentStatus.PENDING

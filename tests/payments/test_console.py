@@ -117,3 +117,13 @@ def test_the_demo_command_turns_on_online_collection(agency_a, db):
         assert PaymentPolicy.objects.get().collects_online
         assert ExemptionCategory.objects.filter(code="indigence").count() == 1
         assert not Payment.objects.filter(status=PaymentStatus.SUCCEEDED).exists()
+
+
+def test_a_payment_opens_in_the_console_with_its_phone_masked(agency_a, day_of_payments, console):
+    paid, _waiting = day_of_payments
+    payment = payment_of(agency_a.schema_name, paid)
+    page = console(agency_a, Role.AGENT).get(f"{PAYMENTS}{payment.pk}/change/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert payment.identifier in content
+    assert payment.phone not in content

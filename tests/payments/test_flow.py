@@ -190,3 +190,32 @@ def test_reconciliation_expires_abandoned_and_provider_expired_payments(
         assert (abandoned.status, abandoned.failure_reason) == ("expired", "abandoned")
         assert (expired.status, expired.failure_reason) == ("expired", "provider_expired")
         assert payments_reconcile() == {"payments": 0, "refunds": 0}  # final: left alone
+
+
+def test_in_worker_mode_the_callback_is_answered_at_once_and_a_task_settles(
+    agency_a, setup_a, citizen, simulator, pay, deliver, settings
+):
+    from config.celery import app
+
+    settings.PAYMENTS_CALLBACK_SETTLE = "worker"
+    application = awaiting(agency_a.schema_name, citizen)
+    pay(citizen, application)
+    identifier = payment_of(agency_a.schema_name, application).identifier
+    simulator.confirm(identifier)
+    emitted = list(simulator.callbacks)
+
+    [answer] = deliver(simulator)  # no worker ran: answered, nothing settled yet
+    assert body_of(answer) == {"identifier": identifier, "status": "pending"}
+    assert simulator.requests.get("/api/v2/status", 0) == 0
+
+    app.conf.task_always_eager = True
+    try:
+        simulator.callbacks.extend(emitted)
+        [again] = deliver(simulator)  # the task runs in this thread, as a worker would
+    finally:
+        app.conf.task_always_eager = False
+
+    assert again.status_code == 200
+    assert payment_of(agency_a.schema_name, application).status == PaymentStatus.SUCCEEDED
+    with schema_context(agency_a.schema_name):
+        assert Application.objects.get(pk=application.pk).status == Status.SUBMITTED
