@@ -151,7 +151,7 @@ def payment_start(*, application_id: UUID, citizen: User, network: str, phone: s
                 payment = Payment.objects.create(
                     identifier=new_identifier("GCH"),
                     application=application,
-                    citizen=citizen,
+                    citizen_id=citizen.pk,
                     provider="mobile_money",
                     network=network,
                     phone=phone,
@@ -178,20 +178,38 @@ def payment_start(*, application_id: UUID, citizen: User, network: str, phone: s
         PAYMENTS_STARTED.labels(network=network).inc()
         callback_url = _callback_url()
         schema = current_schema()
+        description = str(application.reference or application.pk)
 
         def initiate_after_commit() -> None:
             with schema_context(schema):
-                payment_initiate(payment_id=payment.pk, callback_url=callback_url)
+                payment_initiate(
+                    payment_id=payment.pk,
+                    callback_url=callback_url,
+                    payment=payment,
+                    description=description,
+                )
 
         transaction.on_commit(initiate_after_commit)
     return payment
 
 
-def payment_initiate(*, payment_id: UUID, callback_url: str = "") -> Payment:
-    """Ask the provider to collect a committed attempt (once: never repeated blindly)."""
-    payment = Payment.objects.select_related("application__service").get(pk=payment_id)
-    if payment.status != PaymentStatus.PENDING or payment.provider_reference:
-        return payment
+def payment_initiate(
+    *,
+    payment_id: UUID,
+    callback_url: str = "",
+    payment: Payment | None = None,
+    description: str = "",
+) -> Payment:
+    """Ask the provider to collect a committed attempt (once: never repeated blindly).
+
+    ``payment`` and ``description``: the attempt as ``payment_start`` just committed it (saves
+    reading it again); otherwise it is read and must still be pending without a reference.
+    """
+    if payment is None:
+        payment = Payment.objects.select_related("application").get(pk=payment_id)
+        if payment.status != PaymentStatus.PENDING or payment.provider_reference:
+            return payment
+        description = str(payment.application.reference or payment.application_id)
     provider = provider_for(payment.provider)
     try:
         reference = provider.initiate(
@@ -199,7 +217,7 @@ def payment_initiate(*, payment_id: UUID, callback_url: str = "") -> Payment:
             amount_xof=payment.amount_xof,
             phone=payment.phone,
             network=payment.network,
-            description=str(payment.application.reference or payment.application_id),
+            description=description,
             callback_url=callback_url,
         )
     except ProviderUnavailable as exc:
@@ -214,13 +232,12 @@ def payment_initiate(*, payment_id: UUID, callback_url: str = "") -> Payment:
             return _payment_close(payment_id, PaymentStatus.UNKNOWN, reason="duplicate_identifier")
         logger.warning("payment_initiate_refused", identifier=payment.identifier, code=exc.code)
         return _payment_close(payment_id, PaymentStatus.FAILED, reason=exc.code or "refused")
-    with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(pk=payment_id)
-        if not locked.provider_reference:
-            locked.provider_reference = reference[:64]
-            locked.updated_at = timezone.now()
-            locked.save(update_fields=["provider_reference", "updated_at"])
-    return locked
+    # One statement: only an attempt nobody closed meanwhile gets the reference.
+    Payment.objects.filter(pk=payment_id, provider_reference="").update(
+        provider_reference=reference[:64], updated_at=timezone.now()
+    )
+    payment.provider_reference = reference[:64]
+    return payment
 
 
 def _payment_close(payment_id: UUID, status: str, *, reason: str) -> Payment:

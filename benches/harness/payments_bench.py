@@ -79,11 +79,13 @@ class Client:
         self.port, self.host = port, host
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+    def post(
+        self, path: str, body: bytes | None, headers: dict[str, str], method: str = "POST"
+    ) -> int:
         for attempt in (1, 2):
             try:
                 self.connection.request(
-                    "POST", path, body=body, headers={"Host": self.host, **headers}
+                    method, path, body=body, headers={"Host": self.host, **headers}
                 )
                 response = self.connection.getresponse()
                 response.read()
@@ -259,6 +261,14 @@ def run_payments(
                 },
             )
 
+        log("payments: floor (GET /healthz, same clients, same moment)")
+        results["floor"] = _closed_loop(
+            list(range(1500)),
+            concurrency,
+            lambda client, _item: client.post("/healthz", None, {}, method="GET"),
+            port,
+            host,
+        )
         items = state["initiations"]
         warm, saturate, paced = items[:50], items[50 : len(items) // 2], items[len(items) // 2 :]
         _closed_loop(warm, 2, initiate, port, host)
@@ -334,6 +344,13 @@ def markdown(payments: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     maximum, paced = initiation["max"], initiation["at_70_percent"]
+    floor = payments.get("floor")
+    if floor:
+        lines.append(
+            f"| floor: GET /healthz ({payments['concurrency']} clients) | {floor['requests']} | "
+            f"{floor['rps']}/s | {floor['p50_ms']} ms | {floor['p95_ms']} ms | – | "
+            f"{floor['statuses']} |"
+        )
     lines.append(
         f"| initiation, max (closed loop, {payments['concurrency']} clients) | "
         f"{maximum['requests']} | {maximum['rps']}/s | {maximum['p50_ms']} ms | "

@@ -219,3 +219,18 @@ def test_in_worker_mode_the_callback_is_answered_at_once_and_a_task_settles(
     assert payment_of(agency_a.schema_name, application).status == PaymentStatus.SUCCEEDED
     with schema_context(agency_a.schema_name):
         assert Application.objects.get(pk=application.pk).status == Status.SUBMITTED
+
+
+def test_the_payments_list_has_a_query_budget(
+    agency_a, setup_a, citizen, simulator, pay, api, tokens, django_assert_max_num_queries
+):
+    for index in range(3):
+        application = awaiting(agency_a.schema_name, citizen)
+        pay(citizen, application, key=f"budget-{index}")
+    client = api(HOST_A, tokens(citizen).access)
+
+    with django_assert_max_num_queries(8):
+        listing = client.get("/api/v1/payments/")
+
+    assert listing.status_code == 200
+    assert listing.json()["count"] == 3

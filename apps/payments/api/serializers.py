@@ -120,6 +120,8 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PaymentRefundOutputSerializer(allow_null=True))
     def get_refund(self, payment: Payment) -> dict[str, Any] | None:
+        if self.context.get("new_payment"):  # just started: it has no refund
+            return None
         refund = getattr(payment, "refund", None) if hasattr(payment, "refund") else None
         return PaymentRefundOutputSerializer(refund).data if refund is not None else None
 

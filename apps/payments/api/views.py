@@ -99,7 +99,7 @@ class CitizenPaymentViewSet(viewsets.ViewSet):
             network=data.validated_data["network"],
             phone=data.validated_data["phone"],
         )
-        body = PaymentOutputSerializer(payment).data
+        body = PaymentOutputSerializer(payment, context={"new_payment": True}).data
         return Response(
             body,
             status=status.HTTP_202_ACCEPTED,
