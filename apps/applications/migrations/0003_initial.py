@@ -4,25 +4,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0002_people_protected_by_the_database'),
+        ("applications", "0002_people_protected_by_the_database"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='application',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('awaiting_payment', 'Awaiting payment'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('info_requested', 'Information requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('closed', 'Closed')], default='draft', max_length=20, verbose_name='status'),
+            model_name="application",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draft"),
+                    ("awaiting_payment", "Awaiting payment"),
+                    ("submitted", "Submitted"),
+                    ("in_review", "In review"),
+                    ("info_requested", "Information requested"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                    ("withdrawn", "Withdrawn"),
+                    ("closed", "Closed"),
+                ],
+                default="draft",
+                max_length=20,
+                verbose_name="status",
+            ),
         ),
         migrations.AlterField(
-            model_name='historyentry',
-            name='from_status',
-            field=models.CharField(blank=True, choices=[('draft', 'Draft'), ('awaiting_payment', 'Awaiting payment'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('info_requested', 'Information requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('closed', 'Closed')], max_length=20, verbose_name='from'),
+            model_name="historyentry",
+            name="from_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("draft", "Draft"),
+                    ("awaiting_payment", "Awaiting payment"),
+                    ("submitted", "Submitted"),
+                    ("in_review", "In review"),
+                    ("info_requested", "Information requested"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                    ("withdrawn", "Withdrawn"),
+                    ("closed", "Closed"),
+                ],
+                max_length=20,
+                verbose_name="from",
+            ),
         ),
         migrations.AlterField(
-            model_name='historyentry',
-            name='to_status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('awaiting_payment', 'Awaiting payment'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('info_requested', 'Information requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('closed', 'Closed')], max_length=20, verbose_name='to'),
+            model_name="historyentry",
+            name="to_status",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draft"),
+                    ("awaiting_payment", "Awaiting payment"),
+                    ("submitted", "Submitted"),
+                    ("in_review", "In review"),
+                    ("info_requested", "Information requested"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                    ("withdrawn", "Withdrawn"),
+                    ("closed", "Closed"),
+                ],
+                max_length=20,
+                verbose_name="to",
+            ),
         ),
     ]

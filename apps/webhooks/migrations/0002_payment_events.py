@@ -5,20 +5,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0001_initial'),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='partnerwebhooksubscription',
-            name='events',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('application.submitted', 'Application submitted'), ('application.decided', 'Application decided'), ('certificate.issued', 'Certificate issued'), ('certificate.revoked', 'Certificate revoked'), ('payment.succeeded', 'Payment succeeded'), ('payment.refunded', 'Payment refunded')], max_length=40), size=None, verbose_name='events'),
+            model_name="partnerwebhooksubscription",
+            name="events",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("application.submitted", "Application submitted"),
+                        ("application.decided", "Application decided"),
+                        ("certificate.issued", "Certificate issued"),
+                        ("certificate.revoked", "Certificate revoked"),
+                        ("payment.succeeded", "Payment succeeded"),
+                        ("payment.refunded", "Payment refunded"),
+                    ],
+                    max_length=40,
+                ),
+                size=None,
+                verbose_name="events",
+            ),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='event',
-            field=models.CharField(choices=[('application.submitted', 'Application submitted'), ('application.decided', 'Application decided'), ('certificate.issued', 'Certificate issued'), ('certificate.revoked', 'Certificate revoked'), ('payment.succeeded', 'Payment succeeded'), ('payment.refunded', 'Payment refunded')], max_length=40, verbose_name='event'),
+            model_name="webhookdelivery",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("application.submitted", "Application submitted"),
+                    ("application.decided", "Application decided"),
+                    ("certificate.issued", "Certificate issued"),
+                    ("certificate.revoked", "Certificate revoked"),
+                    ("payment.succeeded", "Payment succeeded"),
+                    ("payment.refunded", "Payment refunded"),
+                ],
+                max_length=40,
+                verbose_name="event",
+            ),
         ),
     ]
