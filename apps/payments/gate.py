@@ -1,8 +1,10 @@
-"""The payment gate of the workflow: is an application's fee still due?
+"""The payment gate of the workflow: is an application's fee due at submission?
 
-Called by ``apps.applications.services.transitions`` for ``submit`` (see
-``apps.applications.workflow``): when it says yes, the application waits in
-``awaiting_payment`` instead of going to the agency.
+Called by ``apps.applications.services.transitions`` for ``submit`` (the one transition with
+``target_when_fee_due``, see ``apps.applications.workflow``): when it says yes, the application
+waits in ``awaiting_payment`` instead of going to the agency. A draft has neither payments nor
+exemptions yet, so the service's fee and the agency's policy decide: no query at all for a free
+service, one for a fee-charging one.
 """
 
 from __future__ import annotations
@@ -18,13 +20,5 @@ def policy_collects_online() -> bool:
 
 
 def fee_is_due(application: Any) -> bool:
-    """The service has a fee, the agency collects it online, it is neither paid nor waived."""
-    from apps.payments.models import FeeExemption, Payment, PaymentStatus
-
-    if application.service.fee_xof <= 0 or not policy_collects_online():
-        return False
-    if FeeExemption.objects.filter(application_id=application.pk).exists():
-        return False
-    return not Payment.objects.filter(
-        application_id=application.pk, status=PaymentStatus.SUCCEEDED
-    ).exists()
+    """The service has a fee and the agency collects it online."""
+    return application.service.fee_xof > 0 and policy_collects_online()

@@ -52,6 +52,7 @@ DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "sleep_seconds": 3.0,
     "amount_delta": 0,
 }
+MAX_KEPT_CALLBACKS = 10_000
 STATUS_CODES = {"paid": 0, "pending": 2, "expired": 4, "cancelled": 6}
 DISBURSE_CODES = {"paid": 0, "pending": 2, "failed": 4}
 
@@ -199,6 +200,7 @@ class AggregatorSimulator:
         }
         with self.lock:
             self.callbacks.append({"url": payment.callback_url, "headers": headers, "body": body})
+            del self.callbacks[:-MAX_KEPT_CALLBACKS]  # a long demo run keeps the latest only
             deliver = bool(self.behaviour["deliver"]) and payment.callback_url
         if deliver:
             threading.Thread(
