@@ -28,6 +28,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
+from apps.applications.errors import ApplicationNotFound
 from apps.applications.models import Application
 from apps.applications.services import application_transition
 from apps.applications.services.common import application_lock
@@ -133,9 +134,14 @@ def payment_start(*, application_id: UUID, citizen: User, network: str, phone: s
     committed (``payment_initiate``); the answer is pending until the citizen confirms.
     """
     with transaction.atomic():
-        application = application_lock(
-            application_id=application_id, actor=citizen, role=Actor.CITIZEN
-        )
+        try:
+            application = application_lock(
+                application_id=application_id, actor=citizen, role=Actor.CITIZEN
+            )
+        except ApplicationNotFound:  # someone else's, another agency's, or no such application
+            PAYMENTS_REFUSED.labels(reason="application_not_found").inc()
+            logger.info("payment_refused", reason="application_not_found")
+            raise
         if application.status != Status.AWAITING_PAYMENT:
             PAYMENTS_REFUSED.labels(reason="not_due").inc()
             logger.info("payment_refused", reason="not_due", status=application.status)

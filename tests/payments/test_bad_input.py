@@ -89,8 +89,10 @@ def test_nobody_pays_someone_elses_application(
     agency_a, setup_a, citizen, other_citizen, simulator, pay
 ):
     application = awaiting(agency_a.schema_name, citizen)
+    before = _refused("application_not_found")
     answer = pay(other_citizen, application)
     assert answer.status_code == 404
+    assert _refused("application_not_found") == before + 1
     assert body_of(answer)["code"] == "application_not_found"
     assert simulator.requests == {}
 
