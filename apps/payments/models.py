@@ -166,20 +166,24 @@ class Payment(models.Model):
         ordering = ("-created_at",)
         constraints = [
             # Paid exactly once: at most one successful (or later refunded) attempt.
+            # (Conditions are written with OR, not IN: PostgreSQL prints an IN list over a
+            # varchar in a form that does not read back identically, and agency creation
+            # clones indexes from their printed definitions.)
             models.UniqueConstraint(
                 fields=["application"],
-                condition=Q(status__in=["succeeded", "refunded"]),
+                condition=Q(status="succeeded") | Q(status="refunded"),
                 name="payments_paid_once",
             ),
             # At most one attempt in flight per application (no double charge by retries).
             models.UniqueConstraint(
                 fields=["application"],
-                condition=Q(status__in=["pending", "unknown"]),
+                condition=Q(status="pending") | Q(status="unknown"),
                 name="payments_one_open_attempt",
             ),
             models.CheckConstraint(condition=Q(amount_xof__gt=0), name="payments_amount_positive"),
             models.CheckConstraint(
-                condition=~Q(status__in=["succeeded", "refunded"]) | Q(paid_at__isnull=False),
+                condition=(~Q(status="succeeded") & ~Q(status="refunded"))
+                | Q(paid_at__isnull=False),
                 name="payments_paid_has_date",
             ),
         ]
