@@ -15,7 +15,9 @@ Runs under ``scripts/services.py exec`` (the Makefile does it), so PostgreSQL is
 5. ``storage``: a 2 MiB document uploaded and downloaded through the API on the filesystem and
    on S3 (moto's server on loopback), side by side (``benches/harness/storage_bench.py``);
    run alone (``BENCH_ONLY=storage``) it needs none of the other sections' seed;
-6. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
+6. ``payments``: payment initiation p95 at 70 % of the maximum rate and authenticated
+   callbacks per second, against the aggregator simulator (``benches/harness/payments_bench.py``);
+7. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
 
 Knobs: ``BENCH_*`` environment variables and flags (``--help``; ``benches/harness/config.py``).
 ``--quick`` is for development only. The whole run takes about 10 minutes on 2 cores (the first
@@ -117,7 +119,7 @@ def main(config: BenchConfig) -> int:
         stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         state_path = var / "state.json"
         state: dict[str, Any] = {}
-        if set(config.sections) - {"storage"}:
+        if set(config.sections) - {"storage", "payments"}:
             log("seeding (idempotent; the first run creates the filler agencies)")
             stack.run_module(
                 quiet,
@@ -162,6 +164,10 @@ def main(config: BenchConfig) -> int:
             from benches.harness.storage_bench import run_storage
 
             results["storage"] = run_storage(config, env, quiet, var)
+        if "payments" in config.sections:
+            from benches.harness.payments_bench import run_payments
+
+            results["payments"] = run_payments(config, env, quiet, var)
     finally:
         broker.stop()
         results["seconds"] = round(time.monotonic() - started, 1)

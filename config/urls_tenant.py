@@ -18,8 +18,10 @@ urlpatterns = [
     path("api/v1/", include(application_urlpatterns)),
     path("api/v1/", include("apps.certificates.api.urls")),
     path("api/v1/", include("apps.webhooks.api.urls")),
+    path("api/v1/", include("apps.payments.api.urls")),
     path("", include("apps.certificates.urls")),
     *console_urlpatterns,
+    path("", include("apps.payments.urls")),
     path("admin/", admin.site.urls),
 ]
 

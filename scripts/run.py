@@ -6,7 +6,10 @@ schema, seed the demo agencies and accounts, then supervise three child processe
 
 * ``web``: gunicorn with ``config/gunicorn.conf.py`` on 127.0.0.1:``GUICHET_PORT`` (8000);
 * ``worker``: ``celery -A config worker``;
-* ``beat``: ``celery -A config beat`` with its schedule in ``var/``.
+* ``beat``: ``celery -A config beat`` with its schedule in ``var/``;
+* ``payments-simulator``: the mobile-money aggregator simulator (``apps.payments.simulator``)
+  on 127.0.0.1:``PAYMENTS_SIMULATOR_PORT`` (8790), unless ``PAYMENTS_AGGREGATOR_URL`` names a
+  real aggregator. Demo agencies collect fees online (``manage.py payments_demo``).
 
 Ctrl-C (SIGINT) or SIGTERM stops every child (SIGTERM, a grace period, then SIGKILL of its
 whole process group) and then the embedded PostgreSQL; a second signal skips the grace period.
@@ -167,7 +170,34 @@ def child_environment(port: int) -> dict[str, str]:
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env["PYTHONUNBUFFERED"] = "1"
     env["GUICHET_PORT"] = str(port)
+    if not env.get("PAYMENTS_AGGREGATOR_URL"):  # the demo pays through the simulator
+        simulator_port = env.get("PAYMENTS_SIMULATOR_PORT", "8790")
+        env["PAYMENTS_AGGREGATOR_URL"] = f"http://127.0.0.1:{simulator_port}"
+        env.setdefault("PAYMENTS_AGGREGATOR_TOKEN", "demo-aggregator-token")
+        env.setdefault("PAYMENTS_CALLBACK_SECRET", "demo-callback-secret")
+        env["PAYMENTS_SIMULATOR_PORT"] = simulator_port
     return env
+
+
+def simulator_command(env: dict[str, str]) -> list[str] | None:
+    """The aggregator simulator's command line, when the demo uses it (else None)."""
+    port = env.get("PAYMENTS_SIMULATOR_PORT")
+    if not port:
+        return None
+    return [
+        PYTHON,
+        "-m",
+        "apps.payments.simulator",
+        "--port",
+        port,
+        "--token",
+        env["PAYMENTS_AGGREGATOR_TOKEN"],
+        "--secret",
+        env["PAYMENTS_CALLBACK_SECRET"],
+        "--confirm-after",
+        env.get("PAYMENTS_SIMULATOR_CONFIRM_AFTER", "5"),
+        "--deliver",
+    ]
 
 
 def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_at: float) -> int:
@@ -201,6 +231,9 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
             env,
         ),
     ]
+    simulator = simulator_command(env)
+    if simulator is not None:
+        children.append(start_child("payments-simulator", simulator, env))
     ready = False
     exit_status = 0
     try:
@@ -248,6 +281,7 @@ def main() -> int:
         steps = [
             [PYTHON, "manage.py", "migrate_agencies"],
             [PYTHON, "manage.py", "seed_demo"],
+            [PYTHON, "manage.py", "payments_demo"],
         ]
         status = compile_messages(env)
         for step in steps:

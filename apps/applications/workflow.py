@@ -8,6 +8,14 @@ admin console. Nothing else changes an application's status.
                          ▲                          │  └────reject───▶ rejected ──close──▶ closed
                          └──answer_info── info_requested ◀──request_info
     draft / submitted / in_review / info_requested ──withdraw──▶ withdrawn ──close──▶ closed
+
+Payment gate (``apps.payments``): when the agency collects fees online and the service has a
+fee, ``submit`` leads to ``awaiting_payment`` instead; the confirmed payment
+(``confirm_payment``, made by the platform) or a fee exemption granted by a supervisor
+(``exempt_fee``) hands the application to the agency (``submitted``). The citizen may withdraw
+while it waits.
+
+    draft ──submit──▶ awaiting_payment ──confirm_payment / exempt_fee──▶ submitted
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ class Status(models.TextChoices):
     """Where an application stands."""
 
     DRAFT = "draft", _("Draft")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
     SUBMITTED = "submitted", _("Submitted")
     IN_REVIEW = "in_review", _("In review")
     INFO_REQUESTED = "info_requested", _("Information requested")
@@ -42,6 +51,8 @@ class Actor(StrEnum):
     SUPERVISOR = Role.SUPERVISOR.value
     AGENCY_ADMIN = Role.AGENCY_ADMIN.value
     AUDITOR = Role.AUDITOR.value
+    # The platform itself: a payment confirmed with the provider (never a person's button).
+    SYSTEM = "system"
 
 
 class Reason(StrEnum):
@@ -66,6 +77,8 @@ DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.
 OPEN = frozenset({Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED})
 # The citizen may change answers and documents.
 EDITABLE = frozenset({Status.DRAFT, Status.INFO_REQUESTED})
+# Submitted, waiting for the fee: the agency does not work on it yet, the deadline does not run.
+AWAITING_FEE = frozenset({Status.AWAITING_PAYMENT})
 # Staff never see drafts: they are the citizen's own until submitted.
 STAFF_VISIBLE = frozenset(Status.values) - {Status.DRAFT}
 
@@ -92,11 +105,15 @@ class Transition:
     agent_must_be_assignee: bool = False
     # Only for an application someone already holds (reassignment).
     requires_assignee: bool = False
+    # Where the transition leads instead when the application's fee is still due (payment gate).
+    target_when_fee_due: str | None = None
+    # Made by another app's service only (payments), never offered as a button or API action.
+    internal: bool = False
 
     @property
     def by_staff(self) -> bool:
         """Staff transitions need ``If-Match`` (optimistic concurrency between agents)."""
-        return Actor.CITIZEN not in self.roles
+        return bool(self.roles & STAFF_ROLES)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -109,10 +126,30 @@ TRANSITIONS: dict[str, Transition] = {
             roles=frozenset({Actor.CITIZEN}),
             event="application.submitted",
             label=_("Submit"),
+            target_when_fee_due=Status.AWAITING_PAYMENT,
+        ),
+        Transition(
+            action="confirm_payment",
+            sources=AWAITING_FEE,
+            target=Status.SUBMITTED,
+            roles=frozenset({Actor.SYSTEM}),
+            event="application.payment_confirmed",
+            label=_("Confirm the payment"),
+            internal=True,
+        ),
+        Transition(
+            action="exempt_fee",
+            sources=AWAITING_FEE,
+            target=Status.SUBMITTED,
+            roles=SUPERVISORS,
+            event="application.fee_exempted",
+            label=_("Exempt from the fee"),
+            reason=Reason.REQUIRED,
+            internal=True,
         ),
         Transition(
             action="withdraw",
-            sources=frozenset({Status.DRAFT}) | OPEN,
+            sources=frozenset({Status.DRAFT}) | AWAITING_FEE | OPEN,
             target=Status.WITHDRAWN,
             roles=frozenset({Actor.CITIZEN}),
             event="application.withdrawn",
@@ -206,7 +243,16 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 STAFF_ACTIONS = tuple(name for name, t in TRANSITIONS.items() if t.by_staff)
-CITIZEN_ACTIONS = tuple(name for name, t in TRANSITIONS.items() if not t.by_staff)
+CITIZEN_ACTIONS = tuple(name for name, t in TRANSITIONS.items() if Actor.CITIZEN in t.roles)
+# Transitions that hand an application to the agency: its deadline starts then.
+RELEASES_TO_AGENCY = frozenset({"submit", "confirm_payment", "exempt_fee"})
+
+
+def transition_target(transition: Transition, *, fee_due: bool) -> str | None:
+    """Where ``transition`` leads: a submission whose fee is still due waits for its payment."""
+    if fee_due and transition.target_when_fee_due is not None:
+        return transition.target_when_fee_due
+    return transition.target
 
 
 def transition_get(action: str) -> Transition | None:
@@ -223,6 +269,8 @@ def actions_available(
     """
     available: list[str] = []
     for transition in TRANSITIONS.values():
+        if transition.internal:
+            continue
         if status not in transition.sources or role not in transition.roles:
             continue
         if transition.agent_must_be_assignee and role == Actor.AGENT and not is_assignee:

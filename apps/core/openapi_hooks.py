@@ -67,6 +67,7 @@ PATH_PARAMETERS: dict[tuple[str, str], Any] = {
     ("partner-clients", "id"): _("The partner client's identifier (UUID)."),
     ("people", "id"): _("The membership's identifier (UUID)."),
     ("invitations", "id"): _("The invitation's identifier (UUID)."),
+    ("payments", "id"): _("The payment's identifier (UUID)."),
 }
 
 # Success answers that say no more than their status.

@@ -41,6 +41,7 @@ def application_event_dispatch(
     assignment).
     """
     from apps.certificates.services import certificate_job_enqueue
+    from apps.payments.services import payments_on_application_event
     from apps.webhooks.services import webhook_event_emit
 
     template = CITIZEN_TEMPLATES.get(event)
@@ -73,3 +74,5 @@ def application_event_dispatch(
         )
     if event == "application.approved":
         certificate_job_enqueue(application_id=application.pk)
+    # Refunds of a paid fee when the application is rejected or withdrawn (agency policy).
+    payments_on_application_event(application=application, event=event)

@@ -54,6 +54,14 @@ def notification_context(payload: dict[str, Any], recipient: User) -> dict[str, 
         context["certificate"] = certificate
         if certificate is not None:
             context["verify_url"] = certificate_verify_url(certificate)
+    if payment_id := payload.get("payment_id"):
+        from apps.payments.receipts import receipt_url
+        from apps.payments.selectors import payment_get
+
+        payment = payment_get(payment_id=payment_id)
+        context["payment"] = payment
+        if payment is not None:
+            context["receipt_url"] = receipt_url(payment)
     return context
 
 

@@ -34,6 +34,8 @@ class Template:
     CONTACT_CHANGED = "contact_changed"
     # To every address of a person whose password was reset (apps.accounts.passwords).
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_REFUNDED = "payment_refunded"
 
     ALL = frozenset(
         {
@@ -46,6 +48,8 @@ class Template:
             DEADLINE_APPROACHING,
             CONTACT_CHANGED,
             PASSWORD_CHANGED,
+            PAYMENT_RECEIVED,
+            PAYMENT_REFUNDED,
         }
     )
 

@@ -32,6 +32,7 @@ def notification_enqueue(
     template: str,
     application_id: UUID | None = None,
     certificate_id: UUID | None = None,
+    payment_id: UUID | None = None,
     dedupe_key: str = "",
 ) -> list[OutboxMessage]:
     """Queue ``template`` for ``recipient_id`` on every channel they can be reached on.
@@ -55,6 +56,8 @@ def notification_enqueue(
         payload["application_id"] = str(application_id)
     if certificate_id is not None:
         payload["certificate_id"] = str(certificate_id)
+    if payment_id is not None:
+        payload["payment_id"] = str(payment_id)
     written: list[OutboxMessage] = []
     for channel in channels:
         message = outbox_enqueue(

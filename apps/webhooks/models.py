@@ -23,6 +23,8 @@ class Event(models.TextChoices):
     APPLICATION_DECIDED = "application.decided", _("Application decided")
     CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
     CERTIFICATE_REVOKED = "certificate.revoked", _("Certificate revoked")
+    PAYMENT_SUCCEEDED = "payment.succeeded", _("Payment succeeded")
+    PAYMENT_REFUNDED = "payment.refunded", _("Payment refunded")
 
 
 class PartnerWebhookSubscription(models.Model):

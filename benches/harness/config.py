@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS_DIR = ROOT / "benches" / "results"
-SECTIONS = ("http", "tenancy", "celery", "storage")
+SECTIONS = ("http", "tenancy", "celery", "storage", "payments")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -47,7 +47,7 @@ class BenchConfig:
     storage_concurrency: int = 1  # clients of the storage section (BENCH_STORAGE_CONCURRENCY)
     storage_workers: int = 2  # gunicorn workers of each storage server (BENCH_STORAGE_WORKERS)
     loadgen: str = "auto"  # auto, wrk or python (BENCH_LOADGEN)
-    sections: tuple[str, ...] = SECTIONS  # BENCH_ONLY=http,tenancy,celery,storage
+    sections: tuple[str, ...] = SECTIONS  # BENCH_ONLY=http,tenancy,celery,storage,payments
     endpoints: tuple[str, ...] = ()  # BENCH_ENDPOINTS (empty: all)
     gunicorn_workers: int = 0  # 0: config/gunicorn.conf.py's default (BENCH_GUNICORN_WORKERS)
     quick: bool = False

@@ -20,6 +20,8 @@ TARGETS = {
     "agency_create_s": 2.0,
     "migrate_up_to_date_s": 15.0,
     "storage_p95_ratio": 2.0,  # S3 (moto on loopback) p95 / filesystem p95, 2 MiB documents
+    "payment_initiation_p95_ms": 100.0,  # issue 19, at 70 % of the maximum rate
+    "payment_callbacks_per_second": 200.0,  # issue 19, signed callbacks settled
 }
 
 
@@ -95,6 +97,24 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "passed": tenancy["migrate_up_to_date_s"] <= TARGETS["migrate_up_to_date_s"]
                 if tenancy["agencies"] >= 200
                 else None,
+            }
+        )
+    payments = results.get("payments", {})
+    if payments:
+        paced = payments["initiation"]["at_70_percent"]
+        rows.append(
+            {
+                "target": "payment initiation p95 < 100 ms at 70 % of the maximum rate",
+                "measured": f"{paced['p95_ms']} ms at {paced['achieved_rps']}/s",
+                "passed": paced["p95_ms"] < TARGETS["payment_initiation_p95_ms"],
+            }
+        )
+        first, again = payments["callbacks"], payments["duplicate_callbacks"]
+        rows.append(
+            {
+                "target": "authenticated callbacks ≥ 200/s",
+                "measured": f"{first['rps']}/s first, {again['rps']}/s duplicates",
+                "passed": first["rps"] >= TARGETS["payment_callbacks_per_second"],
             }
         )
     storage = results.get("storage", {})
@@ -277,6 +297,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"{storage.get('s3_server')}; {storage.get('rounds')} alternating rounds."
         )
         lines.append("")
+    if results.get("payments"):
+        from benches.harness.payments_bench import markdown as payments_markdown
+
+        lines.extend(payments_markdown(results["payments"]))
     rows = verdicts(results)
     if rows:
         lines.append("## Targets")

@@ -88,6 +88,7 @@ TENANT_APPS = [
     "apps.outbox",
     "apps.webhooks",
     "apps.certificates",
+    "apps.payments",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -346,6 +347,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStatusEnum": "apps.applications.workflow.Status",
         "WebhookEventEnum": "apps.webhooks.models.Event",
+        "PaymentStatusEnum": "apps.payments.models.PaymentStatus",
+        "RefundStatusEnum": "apps.payments.models.RefundStatus",
+        "PaymentNetworkEnum": "apps.payments.models.Network",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -637,7 +641,29 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "schedule": env.int("IDEMPOTENCY_PURGE_INTERVAL_SECONDS", default=3600),
     },
 }
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    # Re-check open payments with the provider, expire abandoned ones, push pending refunds;
+    # one task per active agency.
+    "task": "payments.reconcile_all",
+    "schedule": env.int("PAYMENTS_RECONCILE_INTERVAL_SECONDS", default=60),
+}
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Payments (apps/payments) -------------------------------------------------------------------
+
+# The mobile-money aggregator (PayGate Global-like). Empty URL: payments cannot start (503).
+PAYMENTS_AGGREGATOR_URL = env.str("PAYMENTS_AGGREGATOR_URL", default="")
+PAYMENTS_AGGREGATOR_TOKEN = env.str("PAYMENTS_AGGREGATOR_TOKEN", default="")
+# Shared secret of the callbacks' HMAC signature (X-Payment-Signature).
+PAYMENTS_CALLBACK_SECRET = env.str("PAYMENTS_CALLBACK_SECRET", default="")
+PAYMENTS_CALLBACK_TOLERANCE_SECONDS = env.int("PAYMENTS_CALLBACK_TOLERANCE_SECONDS", default=300)
+PAYMENTS_CONNECT_TIMEOUT_SECONDS = env.float("PAYMENTS_CONNECT_TIMEOUT_SECONDS", default=2.0)
+PAYMENTS_READ_TIMEOUT_SECONDS = env.float("PAYMENTS_READ_TIMEOUT_SECONDS", default=5.0)
+# What an authenticated callback does: "worker" answers at once and a Celery worker re-reads the
+# status from the provider and settles; "inline" does both in the callback's request.
+PAYMENTS_CALLBACK_SETTLE = env.str("PAYMENTS_CALLBACK_SETTLE", default="worker")
+# A payment the citizen has not confirmed after this long is abandoned (expired).
+PAYMENTS_EXPIRY_MINUTES = env.int("PAYMENTS_EXPIRY_MINUTES", default=30)
 
 # --- Metrics (apps/core/metrics.py) ------------------------------------------------------------
 

@@ -51,3 +51,11 @@ SMS_FILE_DIR = VAR_DIR / "test-sms"  # noqa: F405
 AUTH_REVOCATION_POLL_SECONDS = 0
 # Password-reset requests are padded to this floor (the timing test raises it).
 PASSWORD_RESET_MIN_SECONDS = 0.02
+# Payments against the aggregator simulator the tests start (tests/payments/conftest.py).
+PAYMENTS_AGGREGATOR_TOKEN = "guichet-test-aggregator-token"  # noqa: S105 - public test value
+PAYMENTS_CALLBACK_SECRET = "guichet-test-callback-secret"  # noqa: S105 - public test value
+PAYMENTS_CONNECT_TIMEOUT_SECONDS = 0.5
+PAYMENTS_READ_TIMEOUT_SECONDS = 0.5
+# Callbacks settle in the request, so tests see the outcome at once (one test runs the worker
+# mode, tests/payments/test_flow.py).
+PAYMENTS_CALLBACK_SETTLE = "inline"

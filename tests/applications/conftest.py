@@ -19,6 +19,7 @@ from apps.applications import services
 from apps.applications.models import Application
 from apps.applications.samples import sample_file
 from apps.catalogue.models import Service
+from apps.payments.models import PaymentPolicy
 
 SERVICE_CODE = "copie-acte-naissance"
 DOC = "piece-identite"
@@ -227,6 +228,10 @@ def in_state(agency_a: Agency, citizen: User, staff_of) -> Callable[..., Applica
             return application
         if status == "withdrawn":
             return advance(schema, application, "withdraw", owner, "citizen")
+        if status == "awaiting_payment":  # the agency collects the service's fee online
+            with schema_context(schema):
+                PaymentPolicy.objects.create(collects_online=True)
+            return advance(schema, application, "submit", owner, "citizen")
         application = advance(schema, application, "submit", owner, "citizen")
         if status == "submitted":
             return application

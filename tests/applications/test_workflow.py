@@ -18,6 +18,7 @@ from apps.applications.workflow import (
     CITIZEN_ACTIONS,
     STAFF_ACTIONS,
     TRANSITIONS,
+    Actor,
     Status,
     actions_available,
 )
@@ -31,7 +32,12 @@ ALL_STATES = [s.value for s in Status]
 # What each action does, from which states: written out, not read from the table.
 EXPECTED = {
     "submit": ({"draft"}, "submitted"),
-    "withdraw": ({"draft", "submitted", "in_review", "info_requested"}, "withdrawn"),
+    "confirm_payment": ({"awaiting_payment"}, "submitted"),
+    "exempt_fee": ({"awaiting_payment"}, "submitted"),
+    "withdraw": (
+        {"draft", "awaiting_payment", "submitted", "in_review", "info_requested"},
+        "withdrawn",
+    ),
     "take": ({"submitted"}, "in_review"),
     "assign": ({"submitted"}, "in_review"),
     "reassign": ({"submitted", "in_review", "info_requested"}, None),
@@ -49,7 +55,9 @@ def test_the_table_is_the_expected_workflow():
         assert set(TRANSITIONS[action].sources) == sources, action
         assert TRANSITIONS[action].target == target, action
     assert set(CITIZEN_ACTIONS) == {"submit", "withdraw", "answer_info"}
-    assert set(STAFF_ACTIONS) == set(EXPECTED) - set(CITIZEN_ACTIONS)
+    # The platform confirms payments (role "system"): neither a citizen's nor a staff action.
+    assert set(STAFF_ACTIONS) == set(EXPECTED) - set(CITIZEN_ACTIONS) - {"confirm_payment"}
+    assert TRANSITIONS["submit"].target_when_fee_due == "awaiting_payment"
 
 
 def _snapshot(application_id):
@@ -72,8 +80,10 @@ def test_every_action_from_every_state(
     sources, target = EXPECTED[action]
     citizen_action = action in CITIZEN_ACTIONS
     actor, role = (citizen, "citizen") if citizen_action else (supervisor, Role.SUPERVISOR)
+    if action == "confirm_payment":  # made by the payments app for the paying citizen
+        actor, role = citizen, Actor.SYSTEM
     extra = {}
-    if action in ("request_info", "reject"):
+    if action in ("request_info", "reject", "exempt_fee"):
         extra["reason"] = "Motif"
     if action in ("assign", "reassign"):
         extra["assignee_id"] = staff_of(agency_a, Role.AGENT).id

@@ -38,18 +38,22 @@ from apps.applications.services.common import (
     snapshot,
 )
 from apps.applications.workflow import (
+    RELEASES_TO_AGENCY,
     STAFF_WORKERS,
     Actor,
     Assignment,
     Reason,
+    Status,
     Transition,
     transition_get,
+    transition_target,
 )
 from apps.audit.services import audit_changes, audit_record
 from apps.catalogue.calendar import add_working_days
 from apps.catalogue.validation import form_data_errors
 from apps.core.tenancy import current_schema
 from apps.notifications.dispatch import application_event_dispatch
+from apps.payments.gate import fee_is_due
 
 MAX_REASON_CHARS = 5000
 
@@ -156,8 +160,9 @@ def _apply_effects(
         _check_submittable(application)
         application.reference = reference_allocate(at=now)
         application.submitted_at = now
+    if action in RELEASES_TO_AGENCY:
         application.due_at = add_working_days(now, application.service.sla_working_days)
-    elif action == "request_info":
+    if action == "request_info":
         application.info_request = reason
     elif action == "answer_info":
         if form_data is not None:
@@ -208,8 +213,14 @@ def application_transition(
     from_status = application.status
     _apply_assignment(transition, application, actor=actor, assignee_id=assignee_id)
     _apply_effects(transition, application, reason=text, form_data=form_data, now=now)
-    if transition.target is not None:
-        application.status = transition.target
+    target = transition_target(
+        transition,
+        fee_due=transition.target_when_fee_due is not None and fee_is_due(application),
+    )
+    if target is not None:
+        application.status = target
+    if target == Status.AWAITING_PAYMENT:
+        application.due_at = None  # the agency's deadline starts once the fee is settled
     application.version += 1
     application.updated_at = now
     application.save()
