@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from apps.agencies.models import Agency, Domain
 from apps.certificates.codes import code_digest
-from apps.certificates.models import Certificate
+from apps.certificates.models import Certificate, DocumentSettings
 from apps.core.tenancy import current_schema
 
 # Compared against when no row matches, so both outcomes do the same work.
@@ -59,3 +59,9 @@ def certificate_list() -> QuerySet[Certificate]:
 def certificate_list_for_citizen(*, citizen_id: UUID) -> QuerySet[Certificate]:
     """The citizen's own certificates in the current agency."""
     return certificate_list().filter(citizen_id=citizen_id)
+
+
+def document_settings() -> DocumentSettings:
+    """The current agency's document settings (defaults when the admin never saved them)."""
+    row = DocumentSettings.objects.filter(pk=1).first()
+    return row if row is not None else DocumentSettings(pk=1)

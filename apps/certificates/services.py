@@ -28,28 +28,30 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.services import audit_record
-from apps.certificates.codes import code_digest, code_new
+from apps.catalogue.documents import resolve
+from apps.catalogue.services import document_definition_for_issue
+from apps.certificates.codes import code_digest, code_display, code_new
 from apps.certificates.errors import (
     CertificateAlreadyRevoked,
     CertificateNotFound,
     RevocationReasonRequired,
 )
 from apps.certificates.models import Certificate, CertificateStatus
-from apps.certificates.rendering import html_to_pdf, render_certificate_html
+from apps.certificates.pdfsign import sign_pdf
+from apps.certificates.rendering import render_certificate_pdf
 from apps.certificates.selectors import (
     agency_base_url,
     agency_current,
     certificate_get_by_code,
-    certificate_verify_url,
+    document_settings,
 )
 from apps.certificates.signing import (
     PAYLOAD_VERSION,
-    agency_public_key,
     canonical_json,
-    key_id,
     sign_payload,
+    signing_key,
     token_from_qr,
-    verify_token,
+    verify_agency_token,
 )
 from apps.certificates.verification import (
     verification_record,
@@ -131,64 +133,70 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     service = application.service
     now = timezone.now()
     code = code_new()
-    holder = _holder_name(citizen)
     reference = application.reference or ""
-    content = {
+    language = language_of(citizen.preferred_language)
+    definition = document_definition_for_issue(service=service)
+    resolved = resolve(
+        definition.definition,
+        form_schema=service.form_schema,
+        answers=application.form_data,
+        language=language,
+    )
+    account_name = _holder_name(citizen)
+    holder = resolved["holder"] or account_name
+    requester = "" if resolved["requester_is_holder"] or holder == account_name else account_name
+    key = signing_key(schema)
+    settings_row = document_settings()
+    english = language == "en"
+    title = definition.definition.get("title_en" if english else "title_fr") or (
+        service.name_en if english else service.name_fr
+    )
+    base_url = agency_base_url(schema)
+    content: dict[str, Any] = {
+        "v": 1,
+        "language": language,
         "agency": agency.slug,
-        "agency_name_fr": agency.name_fr,
-        "agency_name_en": agency.name_en,
-        "reference": reference,
-        "holder": holder,
+        "agency_name": agency.name_en if english else agency.name_fr,
         "service_code": service.code,
-        "service_name_fr": service.name_fr,
-        "service_name_en": service.name_en,
+        "definition_version": definition.version,
+        "title": title,
+        "holder": holder,
+        "requester": requester,
+        "blocks": resolved["blocks"],
+        "reference": reference,
+        "number": reference,
         "decided_at": application.decided_at.isoformat() if application.decided_at else "",
         "issued_at": now.isoformat(),
-        "code": code,
+        "issued_on": timezone.localdate(now).isoformat(),
+        "place": settings_row.place_of_issue or "Lomé",
+        "signatory_name": settings_row.signatory_name or agency.name_fr,
+        "signatory_title": (
+            settings_row.signatory_title_en if english else settings_row.signatory_title_fr
+        )
+        or ("For the agency" if english else "Pour l'agence"),
+        "seal": settings_row.seal_path,
+        "code": code_display(code),
+        "verify_url": f"{base_url}/verify/{code}/",
     }
     content_sha256 = hashlib.sha256(canonical_json(content)).hexdigest()
-    public_key = agency_public_key(schema)
-    signing_key_id = key_id(public_key)
-    payload: dict[str, Any] = {
-        "v": PAYLOAD_VERSION,
-        "a": agency.slug,
-        "r": reference,
-        "h": holder,
-        "d": timezone.localdate(now).isoformat(),
-        "s": content_sha256,
-        "c": code,
-        "k": signing_key_id,
-    }
-    token = sign_payload(schema=schema, payload=payload)
     certificate = Certificate(
         application=application,
         citizen=citizen,
+        definition=definition,
         code=code,
         code_hash=code_digest(code),
         reference=reference,
         holder_name=holder,
+        requester_name=requester,
+        language=language,
+        content=content,
         service_code=service.code,
         service_name_fr=service.name_fr,
         service_name_en=service.name_en,
         issued_at=now,
         content_sha256=content_sha256,
-        signed_payload=token,
-        key_id=signing_key_id,
     )
-    base_url = agency_base_url(schema)
-    qr_text = f"{certificate_verify_url(certificate, base_url=base_url)}#{token}"
-    html = render_certificate_html(
-        context={
-            "agency": agency,
-            "certificate": certificate,
-            "application": application,
-            "verify_url": certificate_verify_url(certificate, base_url=base_url),
-        },
-        qr_text=qr_text,
-        language=language_of(citizen.preferred_language),
-    )
-    pdf = html_to_pdf(html)
-    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
+    pdf = _produce(certificate, schema=schema, key=key)
     storage = storages["default"]
     # One name per application: a job interrupted between writing the file and committing its
     # row (a killed worker) left a file here that no row names; the retry replaces it rather
@@ -213,6 +221,7 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
                     "reference": {"old": None, "new": reference},
                     "sha256": {"old": None, "new": certificate.sha256},
                     "key_id": {"old": None, "new": certificate.key_id},
+                    "definition_version": {"old": None, "new": definition.version},
                 },
             )
             notification_enqueue(
@@ -236,6 +245,57 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     verification_refresh_on_commit(certificate)
     logger.info("certificate_issued", pdf_bytes=len(pdf))
     return certificate
+
+
+def _qr_payload(certificate: Certificate, kid: str) -> dict[str, Any]:
+    content = certificate.content
+    return {
+        "v": PAYLOAD_VERSION,
+        "a": content["agency"],
+        "r": certificate.reference,
+        "h": certificate.holder_name,
+        "d": content["issued_on"],
+        "s": certificate.content_sha256,
+        "c": certificate.code,
+        "k": kid,
+    }
+
+
+def _produce(certificate: Certificate, *, schema: str, key: Any) -> bytes:
+    """Sign the QR payload, draw the PDF and sign it inside (PAdES) with ``key``.
+
+    Sets ``signed_payload``, ``key_id`` and ``sha256`` on ``certificate``; returns the PDF.
+    """
+    content = certificate.content
+    token = sign_payload(key=key, payload=_qr_payload(certificate, key.kid))
+    certificate.signed_payload = token
+    certificate.key_id = key.kid
+    seal = _seal_bytes(content.get("seal") or "")
+    pdf = render_certificate_pdf(
+        content={**content, "kid": key.kid}, qr_text=f"{content['verify_url']}#{token}", seal=seal
+    )
+    signed = sign_pdf(
+        pdf,
+        key=key,
+        reason=f"{content['title']} {content['number']}",
+        location=content.get("place", ""),
+        signer_name=content["agency_name"],
+    )
+    certificate.sha256 = hashlib.sha256(signed).hexdigest()
+    return signed
+
+
+def _seal_bytes(path: str) -> bytes | None:
+    if not path:
+        return None
+    storage = storages["default"]
+    try:
+        with storage.open(path, "rb") as handle:
+            data: bytes = handle.read()
+    except (FileNotFoundError, OSError):
+        logger.warning("certificate_seal_missing")
+        return None
+    return data
 
 
 def _discard(storage: Any, name: str) -> None:
@@ -314,7 +374,7 @@ def certificate_verify_qr(*, qr_text: str) -> QRVerification:
     signed fields disagree with the record. ``unknown``: well signed but no such certificate
     (e.g. issued from a restored backup). Otherwise ``valid`` or ``revoked``.
     """
-    payload = verify_token(token_from_qr(qr_text), agency_public_key(current_schema()))
+    payload = verify_agency_token(token_from_qr(qr_text), current_schema())
     if payload is None:
         return QRVerification(Verdict.INVALID)
     certificate = certificate_get_by_code(code=str(payload.get("c", "")))

@@ -70,9 +70,16 @@ class CertificatePublicKeyOutputSerializer(serializers.Serializer):
     """The agency's certificate signing key, public half."""
 
     agency = serializers.CharField(help_text=_("The agency's slug."))
-    algorithm = serializers.CharField(help_text=_("Always Ed25519."))
-    key_id = serializers.CharField(help_text=_("Identifier of the key (QR key `k`)."))
-    public_key = serializers.CharField(help_text=_("The 32 raw bytes of the key, base64."))
+    algorithm = serializers.CharField(
+        help_text=_("ES256 (ECDSA P-256 with SHA-256) for the key ring's keys.")
+    )
+    key_id = serializers.CharField(
+        help_text=_(
+            "Identifier of the active key (QR key `k`); every key the agency ever had is listed "
+            "at /.well-known/certificate-keys.json."
+        )
+    )
+    public_key = serializers.CharField(help_text=_("The key's SubjectPublicKeyInfo DER, base64."))
     public_key_pem = serializers.CharField(help_text=_("SubjectPublicKeyInfo PEM."))
 
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import structlog
+from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
 from django.http.response import HttpResponseBase
@@ -44,7 +45,7 @@ from apps.certificates.api.serializers import (
 )
 from apps.certificates.errors import CertificateNotFound, CertificateUnknown
 from apps.certificates.models import Certificate
-from apps.certificates.signing import agency_public_key, key_id, public_key_pem, public_key_raw
+from apps.certificates.signing import public_key_pem, signing_key
 from apps.certificates.verification import verification_lookup
 from apps.core.language import in_english
 from apps.core.openapi import PROBLEM_RESPONSES, problem
@@ -174,13 +175,16 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
         tags=["certificates"],
     )
     def public_key(self, request: Request) -> Response:
-        key = agency_public_key(current_schema())
+        key = signing_key(current_schema())
+        der = key.public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         body = {
             "agency": _agency_slug(request),
-            "algorithm": "Ed25519",
-            "key_id": key_id(key),
-            "public_key": base64.b64encode(public_key_raw(key)).decode("ascii"),
-            "public_key_pem": public_key_pem(key),
+            "algorithm": key.algorithm,
+            "key_id": key.kid,
+            "public_key": base64.b64encode(der).decode("ascii"),
+            "public_key_pem": public_key_pem(key.public_key),
         }
         return Response(CertificatePublicKeyOutputSerializer(body).data)
 
