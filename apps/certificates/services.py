@@ -28,9 +28,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.services import audit_record
-from apps.catalogue.documents import resolve
 from apps.catalogue.services import document_definition_for_issue
-from apps.certificates.codes import code_digest, code_display, code_new
+from apps.certificates.codes import code_digest, code_new
 from apps.certificates.errors import (
     CertificateAlreadyRevoked,
     CertificateNotFound,
@@ -38,6 +37,7 @@ from apps.certificates.errors import (
 )
 from apps.certificates.models import Certificate, CertificateStatus
 from apps.certificates.pdfsign import sign_pdf
+from apps.certificates.preview import document_content
 from apps.certificates.rendering import render_certificate_pdf
 from apps.certificates.selectors import (
     agency_base_url,
@@ -136,48 +136,25 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     reference = application.reference or ""
     language = language_of(citizen.preferred_language)
     definition = document_definition_for_issue(service=service)
-    resolved = resolve(
-        definition.definition,
-        form_schema=service.form_schema,
-        answers=application.form_data,
-        language=language,
-    )
-    account_name = _holder_name(citizen)
-    holder = resolved["holder"] or account_name
-    requester = "" if resolved["requester_is_holder"] or holder == account_name else account_name
     key = signing_key(schema)
-    settings_row = document_settings()
-    english = language == "en"
-    title = definition.definition.get("title_en" if english else "title_fr") or (
-        service.name_en if english else service.name_fr
+    content = document_content(
+        agency=agency,
+        service=service,
+        definition=definition.definition,
+        definition_version=definition.version,
+        answers=application.form_data,
+        account_name=_holder_name(citizen),
+        language=language,
+        settings_row=document_settings(),
+        reference=reference,
+        code=code,
+        issued_at=now,
+        issued_on=timezone.localdate(now).isoformat(),
+        base_url=agency_base_url(schema),
+        decided_at=application.decided_at.isoformat() if application.decided_at else "",
     )
-    base_url = agency_base_url(schema)
-    content: dict[str, Any] = {
-        "v": 1,
-        "language": language,
-        "agency": agency.slug,
-        "agency_name": agency.name_en if english else agency.name_fr,
-        "service_code": service.code,
-        "definition_version": definition.version,
-        "title": title,
-        "holder": holder,
-        "requester": requester,
-        "blocks": resolved["blocks"],
-        "reference": reference,
-        "number": reference,
-        "decided_at": application.decided_at.isoformat() if application.decided_at else "",
-        "issued_at": now.isoformat(),
-        "issued_on": timezone.localdate(now).isoformat(),
-        "place": settings_row.place_of_issue or "Lomé",
-        "signatory_name": settings_row.signatory_name or agency.name_fr,
-        "signatory_title": (
-            settings_row.signatory_title_en if english else settings_row.signatory_title_fr
-        )
-        or ("For the agency" if english else "Pour l'agence"),
-        "seal": settings_row.seal_path,
-        "code": code_display(code),
-        "verify_url": f"{base_url}/verify/{code}/",
-    }
+    holder = content["holder"]
+    requester = content["requester"]
     content_sha256 = hashlib.sha256(canonical_json(content)).hexdigest()
     certificate = Certificate(
         application=application,
@@ -270,7 +247,7 @@ def _produce(certificate: Certificate, *, schema: str, key: Any) -> bytes:
     token = sign_payload(key=key, payload=_qr_payload(certificate, key.kid))
     certificate.signed_payload = token
     certificate.key_id = key.kid
-    seal = _seal_bytes(content.get("seal") or "")
+    seal = seal_bytes(content.get("seal") or "")
     pdf = render_certificate_pdf(
         content={**content, "kid": key.kid}, qr_text=f"{content['verify_url']}#{token}", seal=seal
     )
@@ -285,7 +262,8 @@ def _produce(certificate: Certificate, *, schema: str, key: Any) -> bytes:
     return signed
 
 
-def _seal_bytes(path: str) -> bytes | None:
+def seal_bytes(path: str) -> bytes | None:
+    """The stored seal image at ``path`` (None when there is none or it cannot be read)."""
     if not path:
         return None
     storage = storages["default"]

@@ -12,10 +12,9 @@ from django_tenants.utils import schema_context
 from PIL import Image
 
 from apps.audit.models import AuditEvent
-from apps.certificates.codes import code_digest
+from apps.certificates.codes import code_digest, code_display
 from apps.certificates.handlers import document_run
 from apps.certificates.models import Certificate, CertificateStatus
-from apps.certificates.codes import code_display
 from apps.certificates.rendering import RenderingError, qr_png, render_certificate_pdf
 from apps.certificates.services import certificate_issue, certificate_job_enqueue
 from apps.certificates.signing import verify_agency_token
