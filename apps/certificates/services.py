@@ -406,3 +406,41 @@ def _files_under(storage: Any, folder: str) -> list[str]:
     for directory in directories:
         names += _files_under(storage, f"{folder}/{directory}")
     return names
+
+
+def certificate_resign(*, certificate_id: UUID) -> Certificate:
+    """Sign a certificate again with the agency's active key (after a key compromise).
+
+    The same content (same code, same data, same content hash) is drawn again, its QR payload
+    and PDF signed with the active key, and the stored file replaced; ``key_id``,
+    ``signed_payload`` and ``sha256`` change. Audited (``certificate.resigned``). The
+    citizen's copy signed by the revoked key stops verifying offline; online verification by
+    code is unchanged.
+    """
+    schema = current_schema()
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().filter(pk=certificate_id).first()
+        if certificate is None:
+            raise CertificateNotFound()
+        if not certificate.content:
+            raise CertificateNotFound()  # pre-definition certificates keep their file
+        old_kid, old_sha = certificate.key_id, certificate.sha256
+        pdf = _produce(certificate, schema=schema, key=signing_key(schema))
+        storage = storages["default"]
+        with storage_errors():
+            storage.delete(certificate.file_path)
+            saved = storage.save(certificate.file_path, ContentFile(pdf))
+        if saved != certificate.file_path:  # pragma: no cover - the name was just freed
+            certificate.file_path = saved
+        certificate.save(update_fields=["key_id", "signed_payload", "sha256", "file_path"])
+        audit_record(
+            action="certificate.resigned",
+            target_type="certificate",
+            target_id=certificate.pk,
+            changes={
+                "key_id": {"old": old_kid, "new": certificate.key_id},
+                "sha256": {"old": old_sha, "new": certificate.sha256},
+            },
+        )
+    verification_refresh_on_commit(certificate)
+    return certificate
