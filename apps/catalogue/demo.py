@@ -124,7 +124,7 @@ BIRTH_CERTIFICATE_COPY: dict[str, Any] = {
                 "type": "string",
                 "title": "Numéro de l'acte (si connu)",
                 "pattern": r"^[0-9]{1,6}/[0-9]{4}$",
-                "examples": ["1234/1994"],
+                "examples": ["0456/2019"],
             },
             "filiation": {
                 "type": "object",

@@ -61,7 +61,7 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 2 * cm
 HEADER_HEIGHT = 5.0 * cm
 FOOTER_HEIGHT = 1.6 * cm
-QR_SIZE = 4.6 * cm
+QR_SIZE = 5.0 * cm
 SEAL_SIZE = 2.6 * cm
 
 
