@@ -4,8 +4,9 @@ A code is 15 random characters of Crockford's base32 (75 bits: not guessable, an
 lookup is rate-limited) followed by one check character computed with the Luhn mod N
 algorithm over the same 32-symbol alphabet, printed in four groups: ``7K3M-Q9XD-2HBT-PW4Z``.
 The check character catches every single mistyped character and every swap of two adjacent
-ones but ``0``/``Z`` (Luhn's one blind spot) before any lookup. Reading is forgiving: case, spaces and dashes do not matter, and
-``O``/``I``/``L`` are read as ``0``/``1``/``1`` (Crockford).
+ones but ``0``/``Z`` (Luhn's one blind spot) before any lookup. Reading is forgiving: case,
+spaces and dashes do not matter, and ``O``/``I``/``L`` are read as ``0``/``1``/``1``
+(Crockford).
 
 Codes are looked up by their SHA-256 (``code_digest``), never by the code itself. Codes of
 certificates issued before this scheme (26 characters of RFC 4648 base32) still verify.

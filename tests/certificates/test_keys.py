@@ -182,3 +182,18 @@ def test_unknown_kinds_and_agencies_are_refused():
         _rotate("--kind", "certificates", "--agency", "nope")
     with pytest.raises(CommandError):
         call_command("certificates_resign", "--kid", "nope")
+
+
+def test_a_new_kind_is_one_entry_in_the_table():
+    from datetime import timedelta
+
+    from apps.accounts.keyring import KEY_KINDS, KindPolicy, keyring_signing_key, register_kind
+
+    register_kind(KindPolicy("audit-test", "EdDSA", lambda: timedelta(days=1)))
+    try:
+        output = _rotate("--kind", "audit-test")
+        kid = output.split(": ")[1].strip()
+        assert keyring_signing_key("audit-test").kid == kid
+        assert kid.startswith("audit-test-")
+    finally:
+        KEY_KINDS.pop("audit-test")
