@@ -5,7 +5,8 @@
   ``certificate_get_by_code``), and its answer is cached in the hot-key store for a minute
   (``apps.certificates.verification``).
 * ``POST /api/v1/verify/``: anyone: the verdict on a scanned QR text (signature first).
-* ``GET /api/v1/certificates/public-key/``: the agency's Ed25519 public key.
+* ``GET /api/v1/certificates/public-key/``: the agency's active certificate key (ES256);
+  every key it ever had is at ``/.well-known/certificate-keys.json``.
 * ``/api/v1/certificates/``: the holder's own certificates, or every certificate for the
   agency's staff; PDF download; revocation by supervisors and agency administrators.
 """
@@ -132,9 +133,10 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
         operation_id="certificates_verify_qr",
         summary=_("Verify a scanned QR code"),
         description=_(
-            "Checks the Ed25519 signature of the QR payload with this agency's key, then the "
-            "agency's record: `valid`, `revoked`, `invalid` (tampered, or not signed by this "
-            "agency) or `unknown` (well signed, no record)."
+            "Checks the signature of the QR payload with the key of this agency that it names "
+            "(`k`, also a key demoted by a rotation), then the agency's record: `valid`, "
+            "`revoked`, `invalid` (tampered, not signed by this agency, or by a revoked key) or "
+            "`unknown` (well signed, no record)."
         ),
         auth=[],
         request=CertificateQRInputSerializer,
