@@ -284,10 +284,16 @@ def _new_row(kind: str, now: datetime, scope: str = "") -> tuple[SigningKey, str
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     kid = f"{kind}-{now:%Y%m%d}-{secrets.token_hex(4)}"
+    agency_id = None
+    if scope:
+        from apps.agencies.models import Agency
+
+        agency_id = Agency.objects.filter(schema_name=scope).values_list("pk", flat=True).first()
     row = SigningKey(
         kind=kind,
         kid=kid,
         scope=scope,
+        agency_id=agency_id,
         algorithm=policy.algorithm,
         public_key=public_pem.decode(),
         private_key_encrypted=_fernet().encrypt(raw).decode("ascii"),

@@ -378,8 +378,17 @@ class SigningKey(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("kind"), max_length=16, choices=KeyKind.choices)
     kid = models.CharField(_("key id"), max_length=64, unique=True)
-    # The agency schema a per-agency kind's key belongs to ("" for platform-wide kinds).
+    # The agency schema a per-agency kind's key belongs to ("" for platform-wide kinds), and
+    # the agency itself: its keys travel with it in an agency dump (apps.agencies.backup).
     scope = models.CharField(_("scope"), max_length=63, blank=True, default="")
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("agency"),
+    )
     # X.509 certificate of the public key (PEM), for kinds that need one (certificates, ca).
     certificate_pem = models.TextField(_("X.509 certificate (PEM)"), blank=True, default="")
     algorithm = models.CharField(_("algorithm"), max_length=16)

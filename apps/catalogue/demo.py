@@ -609,10 +609,11 @@ def seed_agency_catalogue(
             if date not in known:
                 services.public_holiday_create(date=date, name_fr=name_fr, name_en=name_en)
                 added += 1
-        lines.append(f"{agency.slug}: {len(holidays)} public holidays ({added} added)")
-        from apps.certificates.demo import seed_document_settings
+        from apps.certificates.demo import DEMO_SIGNATORIES, seed_document_settings
 
-        lines.append(f"{agency.slug}: {seed_document_settings(agency.slug)}")
+        if agency.slug in DEMO_SIGNATORIES:
+            lines.append(f"{agency.slug}: {seed_document_settings(agency.slug)}")
+        lines.append(f"{agency.slug}: {len(holidays)} public holidays ({added} added)")
     return lines
 
 

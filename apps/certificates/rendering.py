@@ -121,19 +121,6 @@ class QRFlowable(Flowable):
         self.canv.drawPath(path, stroke=0, fill=1)
 
 
-def qr_png(text: str, *, box_size: int = 8) -> bytes:
-    """A QR code of ``text`` as PNG bytes (error correction M: survives a crease or a stain)."""
-    code = qrcode.QRCode(
-        error_correction=ERROR_CORRECT_M, box_size=box_size, border=4, mask_pattern=QR_MASK
-    )
-    code.add_data(text)
-    code.make(fit=True)
-    image = code.make_image(fill_color="black", back_color="white")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _style(name: str, **kwargs: Any) -> ParagraphStyle:
     base: dict[str, Any] = {
         "fontName": FONT,
