@@ -108,6 +108,13 @@ class Certificate(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} ({self.code})"
 
+    @property
+    def display_code(self) -> str:
+        """The verification code as printed: four groups of four (``7K3M-Q9XD-2HBT-PW4F``)."""
+        from apps.certificates.codes import code_display
+
+        return code_display(self.code)
+
 
 class DocumentSettings(models.Model):
     """What every certificate of the agency prints besides the service's definition.

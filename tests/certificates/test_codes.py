@@ -59,3 +59,19 @@ def test_legacy_codes_still_read_as_they_are():
     legacy = "MFRGGZDFMZTWQ2LKNNWG23TPOA"  # 26 characters of RFC 4648 base32, with O, I, L
     assert code_normalise(legacy.lower()) == legacy
     assert code_is_well_formed(legacy)
+
+
+@pytest.mark.django_db
+def test_the_verification_page_says_when_a_code_is_mistyped(api, certificate):
+    from tests.conftest import HOST_A
+
+    client = api(HOST_A)
+    code = certificate.code
+    wrong = code[:3] + ("X" if code[3] != "X" else "Y") + code[4:]
+    shown = client.get(f"/verify/{certificate.display_code.lower()}/")
+    mistyped = client.get(f"/verify/{wrong}/")
+
+    assert shown.status_code == 200
+    assert certificate.display_code in shown.content.decode()
+    assert mistyped.status_code == 404
+    assert "faute de frappe" in mistyped.content.decode()
