@@ -53,7 +53,9 @@ def certificate_verify_url(certificate: Certificate, *, base_url: str | None = N
 
 def certificate_list() -> QuerySet[Certificate]:
     """Every certificate of the current agency, newest first."""
-    return Certificate.objects.select_related("application").order_by("-issued_at", "id")
+    return Certificate.objects.select_related("application", "definition").order_by(
+        "-issued_at", "id"
+    )
 
 
 def certificate_list_for_citizen(*, citizen_id: UUID) -> QuerySet[Certificate]:
