@@ -198,6 +198,10 @@ class _Ring:
 
 _lock = threading.Lock()
 _rings: dict[str, _Ring] = {}
+# Rings whose first key this process made inside a transaction not committed yet: read, never
+# cached, until the commit (a rollback must not leave the process signing with a key that
+# does not exist). A first key is made inside the caller's transaction (a certificate job).
+_uncommitted: set[str] = set()
 
 
 def keyring_cache_clear() -> None:
@@ -255,10 +259,16 @@ def _ring(kind: str, *, scope: str = "", reload: bool = False) -> _Ring:
         ring = _rings.get(name)
     now = time.monotonic()
     stale = ring is None or now - ring.loaded_at >= ttl
-    if stale or (reload and ring is not None and now - ring.loaded_at >= _RELOAD_MIN_INTERVAL):
+    uncommitted = name in _uncommitted
+    if (
+        stale
+        or uncommitted
+        or (reload and ring is not None and now - ring.loaded_at >= _RELOAD_MIN_INTERVAL)
+    ):
         ring = _read_ring(kind, scope)
-        with _lock:
-            _rings[name] = ring
+        if not uncommitted:
+            with _lock:
+                _rings[name] = ring
     assert ring is not None
     return ring
 
@@ -326,10 +336,15 @@ def keyring_signing_key(kind: str = KeyKind.JWT, *, scope: str = "") -> LoadedKe
             _("Sign-in is unavailable: no signing key is configured."),
             code="signing_key_missing",
         )
+    name = _ring_name(kind, scope)
     try:
         with transaction.atomic():
             row, _kid = _new_row(kind, timezone.now(), scope)
             row.save()
+        if transaction.get_connection().in_atomic_block:
+            with _lock:
+                _uncommitted.add(name)
+            transaction.on_commit(lambda: _uncommitted.discard(name))
     except IntegrityError:  # another process made it first: use theirs
         pass
     keyring_cache_clear()

@@ -197,3 +197,17 @@ def test_a_new_kind_is_one_entry_in_the_table():
         assert kid.startswith("audit-test-")
     finally:
         KEY_KINDS.pop("audit-test")
+
+
+def test_a_first_key_made_in_a_rolled_back_transaction_is_not_kept(agency_a):
+    from django.db import transaction
+
+    from apps.certificates.signing import signing_key
+
+    with pytest.raises(RuntimeError), transaction.atomic():  # a certificate job that failed
+        kid = signing_key("agence_a").kid
+        raise RuntimeError
+    assert not SigningKey.objects.filter(kid=kid).exists()
+    again = signing_key("agence_a")
+    assert again.kid != kid
+    assert SigningKey.objects.filter(kid=again.kid).exists()
