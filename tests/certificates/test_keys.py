@@ -204,9 +204,16 @@ def test_a_first_key_made_in_a_rolled_back_transaction_is_not_kept(agency_a):
 
     from apps.certificates.signing import signing_key
 
-    with pytest.raises(RuntimeError), transaction.atomic():  # a certificate job that failed
-        kid = signing_key("agence_a").kid
-        raise RuntimeError
+    made: list[str] = []
+
+    def failing_job() -> None:
+        with transaction.atomic():  # a certificate job that failed after making the first key
+            made.append(signing_key("agence_a").kid)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        failing_job()
+    [kid] = made
     assert not SigningKey.objects.filter(kid=kid).exists()
     again = signing_key("agence_a")
     assert again.kid != kid
