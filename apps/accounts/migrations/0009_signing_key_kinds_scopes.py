@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_partner_secrets"),
+        ("accounts", "0008_invitations"),
         ("agencies", "0001_initial"),
     ]
 
