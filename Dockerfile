@@ -12,9 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# gettext compiles the translation catalogues at build time (the .mo files are not committed).
+# gettext compiles the translation catalogues at build time (the .mo files are not committed);
+# poppler-utils draws the console's certificate previews as images (pdftoppm).
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends gettext \
+    && apt-get install --yes --no-install-recommends gettext poppler-utils \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=fdb /usr/lib/libfdb_c.so /usr/lib/libfdb_c.so
 

@@ -10,8 +10,9 @@ A throwaway test database is created (the project's test settings, ``DATABASE_UR
 
    * *job*: the agent approves (the transition writes the outbox row in its transaction), then
      the document job runs in this process exactly as the worker runs it
-     (``outbox_process``): render the HTML, xhtml2pdf, QR code, SHA-256, Ed25519 signature,
-     storage, the certificate row and its follow-up outbox rows. Timed from the approval call
+     (``outbox_process``): resolve the document definition, draw the A4 PDF (ReportLab, vector
+     QR code), sign the QR payload and the PDF (PAdES, pyHanko), SHA-256, storage, the
+     certificate row and its follow-up outbox rows. Timed from the approval call
      to the committed certificate row, with the job's own share;
    * *end to end*: a real Celery worker thread on the configured broker (``CELERY_BROKER_URL``,
      or Celery's filesystem transport), the approval committed, the after-commit relay

@@ -117,6 +117,7 @@ def main(config: BenchConfig) -> int:
         log("migrating the bench database (migrate_agencies)")
         stack.manage(quiet, "migrate_agencies")
         stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
+        stack.manage(quiet, "keys_rotate", "--kind", "ca", "--if-missing")
         state_path = var / "state.json"
         state: dict[str, Any] = {}
         if set(config.sections) - {"storage", "payments"}:

@@ -4,6 +4,7 @@ from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts.api.keys import JwksView
+from apps.certificates.keys_views import root_ca, webhook_keys
 from apps.core import views as core_views
 from apps.core.docs import RedocView, SwaggerView
 
@@ -12,6 +13,8 @@ operations_urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics_view, name="metrics"),
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path(".well-known/guichet-root-ca.pem", root_ca, name="root-ca"),
+    path(".well-known/webhook-keys.json", webhook_keys, name="webhook-keys"),
 ]
 
 

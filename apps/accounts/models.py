@@ -362,6 +362,9 @@ class KeyKind(models.TextChoices):
     """What a key of the key ring signs."""
 
     JWT = "jwt", _("access and refresh tokens")
+    CERTIFICATES = "certificates", _("certificates (one ring per agency)")
+    WEBHOOKS = "webhooks", _("webhook deliveries")
+    CA = "ca", _("platform certification authority")
 
 
 class KeyStatus(models.TextChoices):
@@ -375,7 +378,8 @@ class KeyStatus(models.TextChoices):
 class SigningKey(models.Model):
     """One asymmetric key of the key ring (public schema), with its history.
 
-    Exactly one key per kind is ``active`` (it signs). A rotation demotes it to ``verifying``
+    Exactly one key per kind (and scope: per-agency kinds have one ring per agency schema) is
+    ``active`` (it signs). A rotation demotes it to ``verifying``
     until ``verify_until`` (its last token has expired by then), after which it verifies
     nothing and is marked ``retired``. The private key is stored encrypted under
     ``KEYRING_ENCRYPTION_KEY`` (``apps.accounts.keyring``); the public key is published.
@@ -384,6 +388,19 @@ class SigningKey(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("kind"), max_length=16, choices=KeyKind.choices)
     kid = models.CharField(_("key id"), max_length=64, unique=True)
+    # The agency schema a per-agency kind's key belongs to ("" for platform-wide kinds), and
+    # the agency itself: its keys travel with it in an agency dump (apps.agencies.backup).
+    scope = models.CharField(_("scope"), max_length=63, blank=True, default="")
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("agency"),
+    )
+    # X.509 certificate of the public key (PEM), for kinds that need one (certificates, ca).
+    certificate_pem = models.TextField(_("X.509 certificate (PEM)"), blank=True, default="")
     algorithm = models.CharField(_("algorithm"), max_length=16)
     public_key = models.TextField(_("public key (PEM)"))
     private_key_encrypted = models.TextField(_("private key (encrypted)"))
@@ -399,9 +416,9 @@ class SigningKey(models.Model):
         ordering = ("-created_at",)
         constraints = [
             models.UniqueConstraint(
-                fields=["kind"],
+                fields=["kind", "scope"],
                 condition=models.Q(status="active"),
-                name="accounts_signingkey_one_active",
+                name="accounts_signingkey_one_active_per_scope",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="verifying") | models.Q(verify_until__isnull=False),

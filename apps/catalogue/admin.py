@@ -8,19 +8,25 @@ console: a service that should disappear is unpublished (applications keep refer
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy, ngettext
 
 from apps.accounts.admin_site import RoleAdminMixin, console_role
 from apps.accounts.models import Role
 from apps.catalogue import services
-from apps.catalogue.models import PublicHoliday, Service
+from apps.catalogue.documents import default_definition, definition_errors
+from apps.catalogue.models import DocumentDefinition, PublicHoliday, Service
 from apps.core.context import bind_actor
 
 EVERY_ROLE = frozenset(Role.values)
@@ -102,6 +108,39 @@ class ServiceAdminForm(forms.ModelForm):
         return [] if value is None else value
 
 
+class DocumentDefinitionForm(forms.Form):
+    """A document definition (JSON, ``apps.catalogue.documents``) and the preview language."""
+
+    definition = PrettyJSONField(label=gettext_lazy("Document definition"), widget=_json_widget(30))
+    language = forms.ChoiceField(
+        label=gettext_lazy("Preview language"),
+        choices=(("fr", "Français"), ("en", "English")),
+        initial="fr",
+    )
+
+
+def _preview(
+    request: HttpRequest, service: Service, definition: dict[str, Any], language: str
+) -> tuple[str, str]:
+    """The preview as a PNG data URI (poppler installed) and as a PDF data URI."""
+    from apps.certificates.preview import definition_preview_pdf, pdf_to_png
+    from apps.certificates.selectors import agency_current
+
+    agency = agency_current()
+    if agency is None:
+        return "", ""
+    try:
+        pdf = definition_preview_pdf(
+            agency=agency, service=service, definition=definition, language=language
+        )
+    except Exception:
+        messages.error(request, gettext_lazy("The preview could not be drawn."))
+        return "", ""
+    png = pdf_to_png(pdf, dpi=60)
+    png_uri = "data:image/png;base64," + base64.b64encode(png).decode() if png else ""
+    return png_uri, "data:application/pdf;base64," + base64.b64encode(pdf).decode()
+
+
 def _copy_state(target: Any, source: Any) -> None:
     """Make the admin's in-memory object the row the service saved (pk, timestamps)."""
     for field in source._meta.concrete_fields:
@@ -126,6 +165,7 @@ class ServiceAdmin(RoleAdminMixin, admin.ModelAdmin):
         "sla_working_days",
         "is_published",
         "updated_at",
+        "document_link",
     )
     list_filter = ("is_published", "category")
     search_fields = ("code", "name_fr", "name_en")
@@ -142,6 +182,80 @@ class ServiceAdmin(RoleAdminMixin, admin.ModelAdmin):
         (gettext_lazy("Form and documents"), {"fields": ("form_schema", "document_types")}),
         (gettext_lazy("Record"), {"fields": ("id", "created_at", "updated_at")}),
     )
+
+    @admin.display(description=gettext_lazy("Document"))
+    def document_link(self, obj: Service) -> str:
+        """A link to the document definition editor."""
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("admin:catalogue_service_document", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext_lazy("Certificate document"))
+
+    def get_urls(self) -> list[Any]:
+        """The service's document definition editor, beside its change page."""
+        return [
+            path(
+                "<uuid:object_id>/document/",
+                self.admin_site.admin_view(self.document_view),
+                name="catalogue_service_document",
+            ),
+            *super().get_urls(),
+        ]
+
+    def document_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """Edit the certificate's document definition with a live preview (agency admins)."""
+        service = Service.objects.filter(pk=object_id).first()
+        if service is None or not self.has_view_permission(request, service):
+            raise Http404
+        can_change = self.has_change_permission(request, service)
+        current = services.document_definition_current(service=service)
+        initial = current.definition if current is not None else default_definition(service)
+        form = DocumentDefinitionForm(
+            request.POST if request.method == "POST" else None,
+            initial={"definition": initial, "language": "fr"},
+        )
+        preview_png = preview_pdf = ""
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            if form.is_valid():
+                definition = form.cleaned_data["definition"]
+                errors = definition_errors(definition, service.form_schema)
+                for error in errors:
+                    form.add_error("definition", error)
+                if not errors and "save" in request.POST:
+                    bind_console_actor(request)
+                    saved = services.document_definition_save(
+                        service=service, definition=definition, actor_id=str(request.user.pk)
+                    )
+                    self.message_user(
+                        request,
+                        gettext_lazy("Document definition saved (version %(version)d).")
+                        % {"version": saved.version},
+                        messages.SUCCESS,
+                    )
+                    return redirect(request.path)
+                if not errors:
+                    preview_png, preview_pdf = _preview(
+                        request, service, definition, form.cleaned_data["language"]
+                    )
+        elif current is not None or initial:
+            preview_png, preview_pdf = _preview(request, service, initial, "fr")
+        versions = DocumentDefinition.objects.filter(service=service).order_by("-version")[:20]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext_lazy("Document of %(service)s") % {"service": service.name_fr},
+            "service": service,
+            "form": form,
+            "can_change": can_change,
+            "current": current,
+            "versions": versions,
+            "preview_png": preview_png,
+            "preview_pdf": preview_pdf,
+        }
+        return TemplateResponse(request, "certificates/document_definition.html", context)
 
     def save_model(self, request: HttpRequest, obj: Service, form: Any, change: bool) -> None:
         bind_console_actor(request)

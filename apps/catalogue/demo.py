@@ -113,14 +113,18 @@ BIRTH_CERTIFICATE_COPY: dict[str, Any] = {
         "type": "object",
         "properties": {
             "nom": {**SURNAME, "title": "Nom de la personne concernée"},
-            "prenoms": {**GIVEN_NAMES, "title": "Prénoms de la personne concernée"},
-            "date_naissance": BIRTH_DATE,
+            "prenoms": {
+                **GIVEN_NAMES,
+                "title": "Prénoms de la personne concernée",
+                "examples": ["Kossi Elom"],
+            },
+            "date_naissance": {**BIRTH_DATE, "examples": ["2019-06-02"]},
             "lieu_naissance": BIRTH_PLACE,
             "numero_acte": {
                 "type": "string",
                 "title": "Numéro de l'acte (si connu)",
                 "pattern": r"^[0-9]{1,6}/[0-9]{4}$",
-                "examples": ["1234/1994"],
+                "examples": ["0456/2019"],
             },
             "filiation": {
                 "type": "object",
@@ -134,7 +138,7 @@ BIRTH_CERTIFICATE_COPY: dict[str, Any] = {
                     "mere": {
                         "type": "string",
                         "title": "Nom et prénoms de la mère",
-                        "examples": ["AGBEKO Ama"],
+                        "examples": ["MENSAH Afi"],
                     },
                 },
                 "required": ["mere"],
@@ -145,6 +149,7 @@ BIRTH_CERTIFICATE_COPY: dict[str, Any] = {
                 "title": "Lien du demandeur avec la personne concernée",
                 "enum": ["titulaire", "pere", "mere", "conjoint", "enfant", "mandataire"],
                 "default": "titulaire",
+                "examples": ["mere"],
             },
             "nombre_copies": {
                 "type": "integer",
@@ -427,6 +432,117 @@ SIGNATURE_LEGALISATION: dict[str, Any] = {
     ],
 }
 
+
+def _field(path: str, label_fr: str, label_en: str, fmt: str = "text") -> dict[str, str]:
+    return {"field": path, "label_fr": label_fr, "label_en": label_en, "format": fmt}
+
+
+def _text(fr: str, en: str) -> dict[str, str]:
+    return {"text_fr": fr, "text_en": en}
+
+
+# What each demo service's certificate says (apps.catalogue.documents), by service code.
+DEMO_DOCUMENTS: dict[str, dict[str, Any]] = {
+    "copie-acte-naissance": {
+        "title_fr": "Copie intégrale d'acte de naissance",
+        "title_en": "Full copy of a birth certificate",
+        "holder": ["prenoms", "nom"],
+        "requester_relation": {"field": "lien_demandeur", "self": ["titulaire"]},
+        "blocks": [
+            _text(
+                "Extrait des registres de l'état civil. Il résulte de l'acte de naissance "
+                "ci-dessous référencé les mentions suivantes :",
+                "Extract from the civil registers. The birth record referenced below bears the "
+                "following entries:",
+            ),
+            _field("numero_acte", "Acte n°", "Record no."),
+            _field("nom", "Nom", "Surname", "upper"),
+            _field("prenoms", "Prénoms", "Given names"),
+            _field("date_naissance", "Date de naissance", "Date of birth", "date"),
+            _field("lieu_naissance", "Lieu de naissance", "Place of birth"),
+            _field("filiation.pere", "Père", "Father"),
+            _field("filiation.mere", "Mère", "Mother"),
+            _text(
+                "Copie certifiée conforme aux registres de l'état civil, délivrée pour servir et "
+                "valoir ce que de droit.",
+                "Certified true copy of the civil registers, issued for all legal purposes.",
+            ),
+        ],
+    },
+    "certificat-nationalite": {
+        "title_fr": "Certificat de nationalité togolaise",
+        "title_en": "Certificate of Togolese nationality",
+        "holder": ["prenoms", "nom"],
+        "blocks": [
+            _text(
+                "Le service de la nationalité certifie que la personne désignée ci-dessous est "
+                "de nationalité togolaise.",
+                "The nationality service certifies that the person named below holds Togolese "
+                "nationality.",
+            ),
+            _field("nom", "Nom", "Surname", "upper"),
+            _field("prenoms", "Prénoms", "Given names"),
+            _field("date_naissance", "Date de naissance", "Date of birth", "date"),
+            _field("lieu_naissance", "Lieu de naissance", "Place of birth"),
+            _field("parents.pere", "Père", "Father"),
+            _field("parents.nationalite_pere", "Nationalité du père", "Father's nationality"),
+            _field("parents.mere", "Mère", "Mother"),
+            _field("parents.nationalite_mere", "Nationalité de la mère", "Mother's nationality"),
+            _field("fondement", "Fondement", "Grounds"),
+            _text(
+                "Le présent certificat est délivré au vu des pièces produites par l'intéressé(e).",
+                "This certificate is issued on the basis of the documents produced by the "
+                "person concerned.",
+            ),
+        ],
+    },
+    "certificat-residence": {
+        "title_fr": "Certificat de résidence",
+        "title_en": "Certificate of residence",
+        "holder": ["prenoms", "nom"],
+        "blocks": [
+            _text(
+                "Le Maire de la commune de Lomé certifie que la personne désignée ci-dessous "
+                "réside à l'adresse suivante :",
+                "The Mayor of the municipality of Lomé certifies that the person named below "
+                "lives at the following address:",
+            ),
+            _field("date_naissance", "Date de naissance", "Date of birth", "date"),
+            _field("adresse.quartier", "Quartier", "Neighbourhood"),
+            _field("adresse.rue", "Rue", "Street"),
+            _field("adresse.maison", "Maison", "House"),
+            _field("adresse.commune", "Commune", "Municipality"),
+            _field("resident_depuis", "Résident depuis le", "Resident since", "date"),
+            _text(
+                "En foi de quoi le présent certificat est délivré pour servir et valoir ce que "
+                "de droit.",
+                "In witness whereof this certificate is issued for all legal purposes.",
+            ),
+        ],
+    },
+    "legalisation-signature": {
+        "title_fr": "Légalisation de signature",
+        "title_en": "Legalisation of signature",
+        "holder": ["prenoms", "nom"],
+        "blocks": [
+            _text(
+                "Vu pour légalisation de la signature de la personne désignée ci-dessous, "
+                "apposée sur le document suivant :",
+                "Seen for the legalisation of the signature of the person named below, affixed "
+                "to the following document:",
+            ),
+            _field("nature_document", "Nature du document", "Document"),
+            _field("nombre_exemplaires", "Nombre d'exemplaires", "Number of copies"),
+            _text(
+                "La légalisation atteste l'authenticité de la signature et non le contenu du "
+                "document.",
+                "Legalisation attests the authenticity of the signature, not the content of the "
+                "document.",
+            ),
+        ],
+    },
+}
+
 DEMO_SERVICES: dict[str, list[dict[str, Any]]] = {
     "etat-civil": [BIRTH_CERTIFICATE_COPY, NATIONALITY_CERTIFICATE],
     "mairie-lome": [RESIDENCE_CERTIFICATE, SIGNATURE_LEGALISATION],
@@ -466,6 +582,14 @@ def _seed_service(definition: dict[str, Any]) -> str:
     return state
 
 
+def _seed_document(code: str) -> None:
+    """Give a demo service its document definition (a new version only when it changed)."""
+    document = DEMO_DOCUMENTS.get(code)
+    service = Service.objects.filter(code=code).first()
+    if document is not None and service is not None:
+        services.document_definition_save(service=service, definition=document, actor_id="demo")
+
+
 def seed_agency_catalogue(
     *,
     agency: Agency,
@@ -477,6 +601,7 @@ def seed_agency_catalogue(
     with schema_context(agency.schema_name), transaction.atomic():
         for definition in definitions:
             state = _seed_service(definition)
+            _seed_document(definition["code"])
             lines.append(f"{agency.slug}: service {definition['code']} ({state})")
         known = set(PublicHoliday.objects.values_list("date", flat=True))
         added = 0
@@ -484,6 +609,10 @@ def seed_agency_catalogue(
             if date not in known:
                 services.public_holiday_create(date=date, name_fr=name_fr, name_en=name_en)
                 added += 1
+        from apps.certificates.demo import DEMO_SIGNATORIES, seed_document_settings
+
+        if agency.slug in DEMO_SIGNATORIES:
+            lines.append(f"{agency.slug}: {seed_document_settings(agency.slug)}")
         lines.append(f"{agency.slug}: {len(holidays)} public holidays ({added} added)")
     return lines
 

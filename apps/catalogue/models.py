@@ -140,3 +140,36 @@ class PublicHoliday(models.Model):
     def name(self) -> str:
         """The name in the active language."""
         return self.name_en if in_english() else self.name_fr
+
+
+class DocumentDefinition(models.Model):
+    """One version of what a service's certificate says (``apps.catalogue.documents``).
+
+    Versions are never changed nor deleted: a certificate points at the version it was issued
+    under and always renders with it. The newest version is the service's current one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.PROTECT,
+        related_name="document_definitions",
+        verbose_name=_("service"),
+    )
+    version = models.PositiveIntegerField(_("version"))
+    definition = models.JSONField(_("document definition"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.CharField(_("created by"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("document definition")
+        verbose_name_plural = _("document definitions")
+        ordering = ("service", "-version")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "version"], name="catalogue_docdef_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} v{self.version}"

@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_changes, audit_record
-from apps.catalogue.models import PublicHoliday, Service
+from apps.catalogue.models import DocumentDefinition, PublicHoliday, Service
 from apps.core.errors import ConflictError, InvalidInput
 from apps.directory.services import service_entry_remove, service_entry_sync
 
@@ -233,4 +233,53 @@ def public_holiday_delete(*, holiday: PublicHoliday) -> None:
         target_type="public_holiday",
         target_id=holiday.date.isoformat(),
         changes=audit_changes(before=_snapshot(holiday, HOLIDAY_FIELDS), after={}),
+    )
+
+
+def document_definition_save(
+    *, service: Service, definition: Any, actor_id: str = ""
+) -> DocumentDefinition:
+    """Save ``definition`` as the service's newest document definition version (audited).
+
+    Validated against the service's form (400 ``invalid_input`` listing the problems); the
+    same definition as the current version writes nothing and returns the current version.
+    """
+    from apps.catalogue.documents import definition_errors
+
+    errors = definition_errors(definition, service.form_schema)
+    if errors:
+        raise InvalidInput(errors={"definition": errors})
+    with transaction.atomic():
+        Service.objects.select_for_update().filter(pk=service.pk).first()
+        current = document_definition_current(service=service)
+        if current is not None and current.definition == definition:
+            return current
+        version = (current.version if current is not None else 0) + 1
+        row = DocumentDefinition.objects.create(
+            service=service, version=version, definition=definition, created_by=actor_id
+        )
+        audit_record(
+            action="service.document_defined",
+            target_type="service",
+            target_id=service.pk,
+            changes={"document_version": {"old": version - 1 or None, "new": version}},
+        )
+    return row
+
+
+def document_definition_current(*, service: Service) -> DocumentDefinition | None:
+    """The newest document definition version of ``service``, or None."""
+    return DocumentDefinition.objects.filter(service=service).order_by("-version").first()
+
+
+def document_definition_for_issue(*, service: Service) -> DocumentDefinition:
+    """The version a certificate is issued under: the current one, or a first one made from
+    the service's form (``default_definition``) when the agency never defined its document."""
+    from apps.catalogue.documents import default_definition
+
+    current = document_definition_current(service=service)
+    if current is not None:
+        return current
+    return document_definition_save(
+        service=service, definition=default_definition(service), actor_id="system"
     )

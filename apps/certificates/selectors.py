@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from apps.agencies.models import Agency, Domain
 from apps.certificates.codes import code_digest
-from apps.certificates.models import Certificate
+from apps.certificates.models import Certificate, DocumentSettings
 from apps.core.tenancy import current_schema
 
 # Compared against when no row matches, so both outcomes do the same work.
@@ -53,9 +53,17 @@ def certificate_verify_url(certificate: Certificate, *, base_url: str | None = N
 
 def certificate_list() -> QuerySet[Certificate]:
     """Every certificate of the current agency, newest first."""
-    return Certificate.objects.select_related("application").order_by("-issued_at", "id")
+    return Certificate.objects.select_related("application", "definition").order_by(
+        "-issued_at", "id"
+    )
 
 
 def certificate_list_for_citizen(*, citizen_id: UUID) -> QuerySet[Certificate]:
     """The citizen's own certificates in the current agency."""
     return certificate_list().filter(citizen_id=citizen_id)
+
+
+def document_settings() -> DocumentSettings:
+    """The current agency's document settings (defaults when the admin never saved them)."""
+    row = DocumentSettings.objects.filter(pk=1).first()
+    return row if row is not None else DocumentSettings(pk=1)

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.services import audit_record
+from apps.catalogue.services import document_definition_for_issue
 from apps.certificates.codes import code_digest, code_new
 from apps.certificates.errors import (
     CertificateAlreadyRevoked,
@@ -35,21 +36,22 @@ from apps.certificates.errors import (
     RevocationReasonRequired,
 )
 from apps.certificates.models import Certificate, CertificateStatus
-from apps.certificates.rendering import html_to_pdf, render_certificate_html
+from apps.certificates.pdfsign import sign_pdf
+from apps.certificates.preview import document_content
+from apps.certificates.rendering import render_certificate_pdf
 from apps.certificates.selectors import (
     agency_base_url,
     agency_current,
     certificate_get_by_code,
-    certificate_verify_url,
+    document_settings,
 )
 from apps.certificates.signing import (
     PAYLOAD_VERSION,
-    agency_public_key,
     canonical_json,
-    key_id,
     sign_payload,
+    signing_key,
     token_from_qr,
-    verify_token,
+    verify_agency_token,
 )
 from apps.certificates.verification import (
     verification_record,
@@ -131,64 +133,47 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     service = application.service
     now = timezone.now()
     code = code_new()
-    holder = _holder_name(citizen)
     reference = application.reference or ""
-    content = {
-        "agency": agency.slug,
-        "agency_name_fr": agency.name_fr,
-        "agency_name_en": agency.name_en,
-        "reference": reference,
-        "holder": holder,
-        "service_code": service.code,
-        "service_name_fr": service.name_fr,
-        "service_name_en": service.name_en,
-        "decided_at": application.decided_at.isoformat() if application.decided_at else "",
-        "issued_at": now.isoformat(),
-        "code": code,
-    }
+    language = language_of(citizen.preferred_language)
+    definition = document_definition_for_issue(service=service)
+    key = signing_key(schema)
+    content = document_content(
+        agency=agency,
+        service=service,
+        definition=definition.definition,
+        definition_version=definition.version,
+        answers=application.form_data,
+        account_name=_holder_name(citizen),
+        language=language,
+        settings_row=document_settings(),
+        reference=reference,
+        code=code,
+        issued_at=now,
+        issued_on=timezone.localdate(now).isoformat(),
+        base_url=agency_base_url(schema),
+        decided_at=application.decided_at.isoformat() if application.decided_at else "",
+    )
+    holder = content["holder"]
+    requester = content["requester"]
     content_sha256 = hashlib.sha256(canonical_json(content)).hexdigest()
-    public_key = agency_public_key(schema)
-    signing_key_id = key_id(public_key)
-    payload: dict[str, Any] = {
-        "v": PAYLOAD_VERSION,
-        "a": agency.slug,
-        "r": reference,
-        "h": holder,
-        "d": timezone.localdate(now).isoformat(),
-        "s": content_sha256,
-        "c": code,
-        "k": signing_key_id,
-    }
-    token = sign_payload(schema=schema, payload=payload)
     certificate = Certificate(
         application=application,
         citizen=citizen,
+        definition=definition,
         code=code,
         code_hash=code_digest(code),
         reference=reference,
         holder_name=holder,
+        requester_name=requester,
+        language=language,
+        content=content,
         service_code=service.code,
         service_name_fr=service.name_fr,
         service_name_en=service.name_en,
         issued_at=now,
         content_sha256=content_sha256,
-        signed_payload=token,
-        key_id=signing_key_id,
     )
-    base_url = agency_base_url(schema)
-    qr_text = f"{certificate_verify_url(certificate, base_url=base_url)}#{token}"
-    html = render_certificate_html(
-        context={
-            "agency": agency,
-            "certificate": certificate,
-            "application": application,
-            "verify_url": certificate_verify_url(certificate, base_url=base_url),
-        },
-        qr_text=qr_text,
-        language=language_of(citizen.preferred_language),
-    )
-    pdf = html_to_pdf(html)
-    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
+    pdf = _produce(certificate, schema=schema, key=key)
     storage = storages["default"]
     # One name per application: a job interrupted between writing the file and committing its
     # row (a killed worker) left a file here that no row names; the retry replaces it rather
@@ -213,6 +198,7 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
                     "reference": {"old": None, "new": reference},
                     "sha256": {"old": None, "new": certificate.sha256},
                     "key_id": {"old": None, "new": certificate.key_id},
+                    "definition_version": {"old": None, "new": definition.version},
                 },
             )
             notification_enqueue(
@@ -236,6 +222,58 @@ def certificate_issue(*, application_id: UUID) -> Certificate | None:
     verification_refresh_on_commit(certificate)
     logger.info("certificate_issued", pdf_bytes=len(pdf))
     return certificate
+
+
+def _qr_payload(certificate: Certificate, kid: str) -> dict[str, Any]:
+    content = certificate.content
+    return {
+        "v": PAYLOAD_VERSION,
+        "a": content["agency"],
+        "r": certificate.reference,
+        "h": certificate.holder_name,
+        "d": content["issued_on"],
+        "s": certificate.content_sha256,
+        "c": certificate.code,
+        "k": kid,
+    }
+
+
+def _produce(certificate: Certificate, *, schema: str, key: Any) -> bytes:
+    """Sign the QR payload, draw the PDF and sign it inside (PAdES) with ``key``.
+
+    Sets ``signed_payload``, ``key_id`` and ``sha256`` on ``certificate``; returns the PDF.
+    """
+    content = certificate.content
+    token = sign_payload(key=key, payload=_qr_payload(certificate, key.kid))
+    certificate.signed_payload = token
+    certificate.key_id = key.kid
+    seal = seal_bytes(content.get("seal") or "")
+    pdf = render_certificate_pdf(
+        content={**content, "kid": key.kid}, qr_text=f"{content['verify_url']}#{token}", seal=seal
+    )
+    signed = sign_pdf(
+        pdf,
+        key=key,
+        reason=f"{content['title']} {content['number']}",
+        location=content.get("place", ""),
+        signer_name=content["agency_name"],
+    )
+    certificate.sha256 = hashlib.sha256(signed).hexdigest()
+    return signed
+
+
+def seal_bytes(path: str) -> bytes | None:
+    """The stored seal image at ``path`` (None when there is none or it cannot be read)."""
+    if not path:
+        return None
+    storage = storages["default"]
+    try:
+        with storage.open(path, "rb") as handle:
+            data: bytes = handle.read()
+    except (FileNotFoundError, OSError):
+        logger.warning("certificate_seal_missing")
+        return None
+    return data
 
 
 def _discard(storage: Any, name: str) -> None:
@@ -314,7 +352,7 @@ def certificate_verify_qr(*, qr_text: str) -> QRVerification:
     signed fields disagree with the record. ``unknown``: well signed but no such certificate
     (e.g. issued from a restored backup). Otherwise ``valid`` or ``revoked``.
     """
-    payload = verify_token(token_from_qr(qr_text), agency_public_key(current_schema()))
+    payload = verify_agency_token(token_from_qr(qr_text), current_schema())
     if payload is None:
         return QRVerification(Verdict.INVALID)
     certificate = certificate_get_by_code(code=str(payload.get("c", "")))
@@ -368,3 +406,41 @@ def _files_under(storage: Any, folder: str) -> list[str]:
     for directory in directories:
         names += _files_under(storage, f"{folder}/{directory}")
     return names
+
+
+def certificate_resign(*, certificate_id: UUID) -> Certificate:
+    """Sign a certificate again with the agency's active key (after a key compromise).
+
+    The same content (same code, same data, same content hash) is drawn again, its QR payload
+    and PDF signed with the active key, and the stored file replaced; ``key_id``,
+    ``signed_payload`` and ``sha256`` change. Audited (``certificate.resigned``). The
+    citizen's copy signed by the revoked key stops verifying offline; online verification by
+    code is unchanged.
+    """
+    schema = current_schema()
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().filter(pk=certificate_id).first()
+        if certificate is None:
+            raise CertificateNotFound()
+        if not certificate.content:
+            raise CertificateNotFound()  # pre-definition certificates keep their file
+        old_kid, old_sha = certificate.key_id, certificate.sha256
+        pdf = _produce(certificate, schema=schema, key=signing_key(schema))
+        storage = storages["default"]
+        with storage_errors():
+            storage.delete(certificate.file_path)
+            saved = storage.save(certificate.file_path, ContentFile(pdf))
+        if saved != certificate.file_path:  # pragma: no cover - the name was just freed
+            certificate.file_path = saved
+        certificate.save(update_fields=["key_id", "signed_payload", "sha256", "file_path"])
+        audit_record(
+            action="certificate.resigned",
+            target_type="certificate",
+            target_id=certificate.pk,
+            changes={
+                "key_id": {"old": old_kid, "new": certificate.key_id},
+                "sha256": {"old": old_sha, "new": certificate.sha256},
+            },
+        )
+    verification_refresh_on_commit(certificate)
+    return certificate

@@ -9,6 +9,7 @@ subscription that was deactivated meanwhile is skipped.
 from __future__ import annotations
 
 import json
+import time
 from uuid import UUID
 
 import structlog
@@ -23,7 +24,9 @@ from apps.webhooks.services import url_resolves_publicly
 from apps.webhooks.signing import (
     EVENT_HEADER,
     EVENT_ID_HEADER,
+    KEY_SIGNATURE_HEADER,
     SIGNATURE_HEADER,
+    key_signature_header,
     secret_decrypt,
     signature_header,
 )
@@ -79,14 +82,16 @@ def webhook_deliver(message: OutboxMessage) -> None:
             permanent=True,
             on_failure=lambda: log(None, 0, "private address", False),
         )
+    timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Guichet-Webhooks/1",
         EVENT_HEADER: str(payload["event"]),
         EVENT_ID_HEADER: str(payload["event_id"]),
         SIGNATURE_HEADER: signature_header(
-            secret=secret_decrypt(subscription.secret_encrypted), body=body
+            secret=secret_decrypt(subscription.secret_encrypted), body=body, timestamp=timestamp
         ),
+        KEY_SIGNATURE_HEADER: key_signature_header(body=body, timestamp=timestamp),
     }
     try:
         result = http_post(

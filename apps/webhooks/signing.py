@@ -5,6 +5,13 @@ Every delivery carries ``Guichet-Signature: t=<unix seconds>,v1=<hex>`` where ``
 received, compare in constant time, and refuse a ``t`` more than five minutes away from their
 clock (replay protection); ``Guichet-Event-Id`` is the same for every retry of one event, so
 they can drop duplicates.
+
+Every delivery also carries ``Guichet-Signature-Ed25519: t=<t>,kid=<kid>,sig=<base64url>``: an
+Ed25519 signature of the same ``"<t>.<raw body>"`` by the platform's webhook key (key ring kind
+``webhooks``, ``apps.accounts.keyring``), whose public keys and history are published at
+``/.well-known/webhook-keys.json``. Receivers that prefer not to hold a shared secret check it
+against the key named by ``kid``; ``manage.py keys_rotate --kind webhooks`` rotates it (the
+previous key stays published for ``WEBHOOK_KEY_VERIFY_SECONDS``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import hashlib
 import hmac
 import secrets
 import time
+from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -22,6 +31,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 SIGNATURE_HEADER = "Guichet-Signature"
+KEY_SIGNATURE_HEADER = "Guichet-Signature-Ed25519"
+KIND = "webhooks"
 EVENT_ID_HEADER = "Guichet-Event-Id"
 EVENT_HEADER = "Guichet-Event"
 TOLERANCE_SECONDS = 300
@@ -89,3 +100,25 @@ def signature_verify(
         return False
     expected = signature_compute(secret=secret, timestamp=timestamp, body=body)
     return any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", []))
+
+
+def key_signature_header(*, body: bytes, timestamp: int) -> str:
+    """The ``Guichet-Signature-Ed25519`` value: the ring's webhook key signs ``"<t>.<body>"``."""
+    from apps.accounts.keyring import keyring_signing_key
+
+    key = keyring_signing_key(KIND)
+    message = str(timestamp).encode("ascii") + b"." + body
+    signature = base64.urlsafe_b64encode(key.private_key.sign(message)).rstrip(b"=").decode()
+    return f"t={timestamp},kid={key.kid},sig={signature}"
+
+
+def key_signature_verify(*, header: str, body: bytes, public_key: Any) -> bool:
+    """Whether ``header`` holds an Ed25519 signature of ``body`` by ``public_key``."""
+    fields = dict(part.strip().partition("=")[::2] for part in header.split(","))
+    try:
+        timestamp = int(fields.get("t", ""))
+        signature = base64.urlsafe_b64decode(fields.get("sig", "") + "==")
+        public_key.verify(signature, str(timestamp).encode("ascii") + b"." + body)
+    except (ValueError, InvalidSignature):
+        return False
+    return True

@@ -34,6 +34,7 @@ def run_celery(
             "benches.harness.celery_load",
             "--noop", str(config.celery_noop_jobs),
             "--notifications", str(config.celery_notification_jobs),
+            "--certificates", str(config.celery_certificate_jobs),
         )  # fmt: skip
     data: dict[str, Any] = json.loads(out.stdout)
     data["worker"] = f"prefork, concurrency {concurrency}, queue {queue}"

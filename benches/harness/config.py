@@ -43,6 +43,7 @@ class BenchConfig:
     creation_samples: int = 3  # agencies created and dropped again (BENCH_CREATION_SAMPLES)
     celery_noop_jobs: int = 2000  # BENCH_CELERY_NOOP_JOBS
     celery_notification_jobs: int = 300  # BENCH_CELERY_NOTIFICATION_JOBS
+    celery_certificate_jobs: int = 40  # BENCH_CELERY_CERTIFICATE_JOBS
     storage_uploads: int = 120  # 2 MiB uploads (and downloads) per backend (BENCH_STORAGE_UPLOADS)
     storage_concurrency: int = 1  # clients of the storage section (BENCH_STORAGE_CONCURRENCY)
     storage_workers: int = 2  # gunicorn workers of each storage server (BENCH_STORAGE_WORKERS)
@@ -73,6 +74,9 @@ class BenchConfig:
             submit_drafts=_env_int("BENCH_SUBMIT_DRAFTS", cls.submit_drafts),
             creation_samples=_env_int("BENCH_CREATION_SAMPLES", cls.creation_samples),
             celery_noop_jobs=_env_int("BENCH_CELERY_NOOP_JOBS", cls.celery_noop_jobs),
+            celery_certificate_jobs=_env_int(
+                "BENCH_CELERY_CERTIFICATE_JOBS", cls.celery_certificate_jobs
+            ),
             celery_notification_jobs=_env_int(
                 "BENCH_CELERY_NOTIFICATION_JOBS", cls.celery_notification_jobs
             ),
@@ -98,6 +102,7 @@ class BenchConfig:
             creation_samples=1,
             celery_noop_jobs=min(self.celery_noop_jobs, 300),
             celery_notification_jobs=min(self.celery_notification_jobs, 60),
+            celery_certificate_jobs=min(self.celery_certificate_jobs, 10),
             submit_drafts=min(self.submit_drafts, 2500),
             storage_uploads=min(self.storage_uploads, 20),
             quick=True,

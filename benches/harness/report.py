@@ -117,6 +117,19 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "passed": first["rps"] >= TARGETS["payment_callbacks_per_second"],
             }
         )
+    certificate = results.get("celery", {}).get("certificate")
+    if certificate:
+        latency = certificate["latency_ms"]
+        rows.append(
+            {
+                "target": "certificate issued through a worker (render, sign, store): p95 ≤ 1 s",
+                "measured": (
+                    f"{latency['p95']:.0f} ms (median {latency['median']:.0f} ms); "
+                    f"{certificate['per_second']:.1f} certificates/s"
+                ),
+                "passed": latency["p95"] <= 1000,
+            }
+        )
     storage = results.get("storage", {})
     for backend, op in (("s3", "upload"), ("s3", "download"), ("s3-redirect", "download")):
         fs, s3 = storage.get("filesystem", {}).get(op, {}), storage.get(backend, {}).get(op, {})
@@ -271,6 +284,18 @@ def markdown(results: dict[str, Any]) -> str:
                     f"| {cell['per_second']:.0f} | {queueing:.2f} |"
                 )
         lines.append("")
+        certificate = celery.get("certificate")
+        if certificate:
+            latency = certificate["latency_ms"]
+            lines.append(
+                f"Certificates ({certificate['label']}): one at a time, commit → stored and "
+                f"recorded: median {latency['median']:.0f} ms, **p95 {latency['p95']:.0f} ms** "
+                f"(target ≤ 1000 ms: {_ok(latency['p95'] <= 1000)}), max "
+                f"{latency['max']:.0f} ms over {latency['n']}; {certificate['jobs']} at once: "
+                f"**{certificate['per_second']:.1f} certificates/s** "
+                f"({certificate['seconds']:.2f} s)."
+            )
+            lines.append("")
         lines.append(f"Worker: {celery.get('worker')}; broker: {results.get('broker')}.")
         lines.append("")
     storage = results.get("storage", {})

@@ -522,8 +522,15 @@ WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 # Allow http:// and private/loopback endpoints (development and tests only).
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
-# Secret from which each agency's Ed25519 certificate key is derived (docs/certificates.md).
+# Legacy: the secret from which agencies' Ed25519 certificate keys were derived before the key
+# ring; kept so the certificates they signed still verify (docs/certificates.md, docs/keys.md).
 CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+# How long a demoted certificate (or CA) key keeps verifying the documents it signed.
+CERTIFICATE_KEY_VERIFY_DAYS = env.int("CERTIFICATE_KEY_VERIFY_DAYS", default=36500)
+# Common name of the platform certification authority that certifies agencies' keys.
+CERTIFICATE_CA_NAME = env.str("CERTIFICATE_CA_NAME", default="Guichet Root CA")
+# How long a demoted webhook signing key stays published (deliveries are checked on arrival).
+WEBHOOK_KEY_VERIFY_SECONDS = env.int("WEBHOOK_KEY_VERIFY_SECONDS", default=86400)
 # Certificate files that no certificate names (a job killed between writing the file and
 # recording it) are deleted by the sweep once older than this (younger ones may be committing).
 CERTIFICATES_ORPHAN_GRACE_SECONDS = env.int("CERTIFICATES_ORPHAN_GRACE_SECONDS", default=3600)

@@ -23,4 +23,7 @@ CERTIFICATE_SIGNING_KEY = env.str(
 KEYRING_ENCRYPTION_KEY = env.str("KEYRING_ENCRYPTION_KEY", default="guichet-dev-only-keyring-key")
 KEYRING_AUTO_CREATE = env.bool("KEYRING_AUTO_CREATE", default=True)
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=True)
-GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default="http://{domain}:8000")
+# The port `make run` serves on (scripts/run.py passes it to every child, workers included),
+# so printed verification URLs point where the platform actually answers.
+GUICHET_PORT = env.int("GUICHET_PORT", default=8000)
+GUICHET_AGENCY_URL = env.str("GUICHET_AGENCY_URL", default=f"http://{{domain}}:{GUICHET_PORT}")

@@ -181,9 +181,10 @@ def test_a_qr_of_agency_a_is_invalid_on_agency_b(api, certificate, agency_b):
 
 def test_a_well_signed_qr_without_record_is_unknown(api, certificate):
     with schema_context("agence_a"):
-        from apps.certificates.signing import sign_payload
+        from apps.certificates.signing import sign_payload, signing_key
 
-        token = sign_payload(schema="agence_a", payload={"v": 1, "c": code_new()})
+        key = signing_key("agence_a")
+        token = sign_payload(key=key, payload={"v": 2, "c": code_new(), "k": key.kid})
     body = api(HOST_A).post("/api/v1/verify/", {"qr": token}, format="json").json()
     assert body["status"] == "unknown"
     assert body["certificate"] is None
@@ -191,9 +192,10 @@ def test_a_well_signed_qr_without_record_is_unknown(api, certificate):
 
 def test_a_signed_payload_that_disagrees_with_the_record_is_invalid(api, certificate):
     with schema_context("agence_a"):
-        from apps.certificates.signing import sign_payload
+        from apps.certificates.signing import sign_payload, signing_key
 
-        token = sign_payload(schema="agence_a", payload={"v": 1, "c": certificate.code})
+        key = signing_key("agence_a")
+        token = sign_payload(key=key, payload={"v": 2, "c": certificate.code, "k": key.kid})
     assert (
         api(HOST_A).post("/api/v1/verify/", {"qr": token}, format="json").json()["status"]
         == "invalid"
@@ -216,7 +218,8 @@ def test_the_public_key_is_published_per_agency(api, agency_b):
     b = api(HOST_B).get("/api/v1/certificates/public-key/").json()
 
     assert a["agency"] == "agence-a"
-    assert a["algorithm"] == "Ed25519"
+    assert a["algorithm"] == "ES256"
+    assert a["key_id"].startswith("certificates-")
     assert a["public_key"] != b["public_key"]
     assert a["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
 
@@ -231,8 +234,8 @@ def _doc_example() -> dict:
 
 def test_the_documented_offline_verifier_works_with_the_published_key(api, certificate):
     verify = _doc_example()["verify_certificate_qr"]
-    key = api(HOST_A).get("/api/v1/certificates/public-key/").json()["public_key"]
-    other_key = api(HOST_B).get("/api/v1/certificates/public-key/").json()["public_key"]
+    key = api(HOST_A).get("/.well-known/certificate-keys.json").json()
+    other_key = api(HOST_B).get("/.well-known/certificate-keys.json").json()
 
     fields = verify(_qr(certificate), key)
 

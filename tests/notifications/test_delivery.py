@@ -208,7 +208,7 @@ def test_the_certificate_notice_carries_the_code_and_the_verification_link(
     assert _deliver_all() == ["sent", "sent"]
 
     [sms] = _sms_lines(sms_dir)
-    assert certificate.code in sms["body"]
+    assert certificate.display_code in sms["body"]
     assert f"http://agence-a.localhost/verify/{certificate.code}/" in mail.outbox[0].body
     assert mail.outbox[0].subject == f"Document {certificate.reference} délivré"
 

@@ -6,14 +6,16 @@ import json
 import time
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.certificates.signing import b64url_decode
 from apps.outbox.models import OutboxMessage, Status
 from apps.outbox.services import outbox_process
 from apps.webhooks.models import PartnerWebhookSubscription, WebhookDelivery
 from apps.webhooks.services import subscription_create, webhook_event_emit
-from apps.webhooks.signing import signature_verify
+from apps.webhooks.signing import key_signature_verify, signature_verify
 from tests.outbox.builders import http_receiver
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +47,7 @@ def _deliveries() -> list[WebhookDelivery]:
         return list(WebhookDelivery.objects.order_by("attempt"))
 
 
-def test_a_delivery_is_signed_and_logged(partner):
+def test_a_delivery_is_signed_and_logged(partner, api):
     with http_receiver(status=200) as receiver:
         subscription, secret = _subscribe(partner, receiver.url)
         [message] = _emit()
@@ -64,6 +66,15 @@ def test_a_delivery_is_signed_and_logged(partner):
     assert signature_verify(
         header=request.headers["Guichet-Signature"], body=request.body, secret=secret
     )
+    # The platform key's signature, checked with the key published under its kid.
+    key_header = request.headers["Guichet-Signature-Ed25519"]
+    kid = dict(part.split("=", 1) for part in key_header.split(","))["kid"]
+    published = api().get("/.well-known/webhook-keys.json").json()["keys"]
+    [jwk] = [key for key in published if key["kid"] == kid]
+    public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    assert key_signature_verify(header=key_header, body=request.body, public_key=public)
+    assert not key_signature_verify(header=key_header, body=request.body + b" ", public_key=public)
+    assert key_header.split(",")[0] == request.headers["Guichet-Signature"].split(",")[0]
     [delivery] = _deliveries()
     assert delivery.is_success
     assert delivery.response_status == 200

@@ -70,9 +70,16 @@ class CertificatePublicKeyOutputSerializer(serializers.Serializer):
     """The agency's certificate signing key, public half."""
 
     agency = serializers.CharField(help_text=_("The agency's slug."))
-    algorithm = serializers.CharField(help_text=_("Always Ed25519."))
-    key_id = serializers.CharField(help_text=_("Identifier of the key (QR key `k`)."))
-    public_key = serializers.CharField(help_text=_("The 32 raw bytes of the key, base64."))
+    algorithm = serializers.CharField(
+        help_text=_("ES256 (ECDSA P-256 with SHA-256) for the key ring's keys.")
+    )
+    key_id = serializers.CharField(
+        help_text=_(
+            "Identifier of the active key (QR key `k`); every key the agency ever had is listed "
+            "at /.well-known/certificate-keys.json."
+        )
+    )
+    public_key = serializers.CharField(help_text=_("The key's SubjectPublicKeyInfo DER, base64."))
     public_key_pem = serializers.CharField(help_text=_("SubjectPublicKeyInfo PEM."))
 
 
@@ -85,6 +92,15 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
     document_sha256 = serializers.CharField(
         source="sha256", help_text=_("SHA-256 (hex) of the PDF as issued.")
     )
+    document_version = serializers.IntegerField(
+        source="definition.version",
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "Version of the service's document definition it was issued under (null for "
+            "certificates issued before definitions)."
+        ),
+    )
 
     class Meta:
         model = Certificate
@@ -94,6 +110,9 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
             "code",
             "reference",
             "holder_name",
+            "requester_name",
+            "language",
+            "document_version",
             "service_code",
             "service_name_fr",
             "service_name_en",
@@ -113,7 +132,13 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
                     "Reference of the application it was issued for (e.g. EC-2026-000123)."
                 )
             },
-            "holder_name": {"help_text": _("The holder's name, as printed.")},
+            "holder_name": {"help_text": _("The person concerned (e.g. the child), as printed.")},
+            "requester_name": {
+                "help_text": _(
+                    "Who asked for it, as printed, when not the person concerned (else empty)."
+                )
+            },
+            "language": {"help_text": _("Language of the document: fr or en.")},
             "service_code": {"help_text": _("Code of the service that issued it.")},
             "service_name_fr": {"help_text": _("Name of the service in French.")},
             "service_name_en": {"help_text": _("Name of the service in English.")},

@@ -5,7 +5,8 @@
   ``certificate_get_by_code``), and its answer is cached in the hot-key store for a minute
   (``apps.certificates.verification``).
 * ``POST /api/v1/verify/``: anyone: the verdict on a scanned QR text (signature first).
-* ``GET /api/v1/certificates/public-key/``: the agency's Ed25519 public key.
+* ``GET /api/v1/certificates/public-key/``: the agency's active certificate key (ES256);
+  every key it ever had is at ``/.well-known/certificate-keys.json``.
 * ``/api/v1/certificates/``: the holder's own certificates, or every certificate for the
   agency's staff; PDF download; revocation by supervisors and agency administrators.
 """
@@ -17,6 +18,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import structlog
+from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
 from django.http.response import HttpResponseBase
@@ -44,7 +46,7 @@ from apps.certificates.api.serializers import (
 )
 from apps.certificates.errors import CertificateNotFound, CertificateUnknown
 from apps.certificates.models import Certificate
-from apps.certificates.signing import agency_public_key, key_id, public_key_pem, public_key_raw
+from apps.certificates.signing import public_key_pem, signing_key
 from apps.certificates.verification import verification_lookup
 from apps.core.language import in_english
 from apps.core.openapi import PROBLEM_RESPONSES, problem
@@ -131,9 +133,10 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
         operation_id="certificates_verify_qr",
         summary=_("Verify a scanned QR code"),
         description=_(
-            "Checks the Ed25519 signature of the QR payload with this agency's key, then the "
-            "agency's record: `valid`, `revoked`, `invalid` (tampered, or not signed by this "
-            "agency) or `unknown` (well signed, no record)."
+            "Checks the signature of the QR payload with the key of this agency that it names "
+            "(`k`, also a key demoted by a rotation), then the agency's record: `valid`, "
+            "`revoked`, `invalid` (tampered, not signed by this agency, or by a revoked key) or "
+            "`unknown` (well signed, no record)."
         ),
         auth=[],
         request=CertificateQRInputSerializer,
@@ -174,13 +177,16 @@ class CertificateVerificationViewSet(viewsets.ViewSet):
         tags=["certificates"],
     )
     def public_key(self, request: Request) -> Response:
-        key = agency_public_key(current_schema())
+        key = signing_key(current_schema())
+        der = key.public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         body = {
             "agency": _agency_slug(request),
-            "algorithm": "Ed25519",
-            "key_id": key_id(key),
-            "public_key": base64.b64encode(public_key_raw(key)).decode("ascii"),
-            "public_key_pem": public_key_pem(key),
+            "algorithm": key.algorithm,
+            "key_id": key.kid,
+            "public_key": base64.b64encode(der).decode("ascii"),
+            "public_key_pem": public_key_pem(key.public_key),
         }
         return Response(CertificatePublicKeyOutputSerializer(body).data)
 

@@ -1,4 +1,8 @@
-"""``manage.py keys_rotate --kind jwt``: rotate, retire, revoke and list token-signing keys.
+"""``manage.py keys_rotate --kind KIND``: rotate, retire, revoke and list signing keys.
+
+Kinds come from ``apps.accounts.keyring.KEY_KINDS`` (one entry per kind: ``jwt``,
+``certificates``, ``ca``, ``webhooks``; another app adds its own with one entry). A per-agency
+kind (``certificates``) rotates every agency's key, or one with ``--agency SLUG``.
 
 * no option: a new key becomes active; the previous one keeps verifying until its last token
   has expired (``verify_until``), so nobody is signed out; keys past that point are retired;
@@ -18,11 +22,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.keyring import (
+    KEY_KINDS,
     keyring_retire_expired,
     keyring_revoke,
     keyring_rotate,
+    kind_policy,
+    kind_scopes,
 )
-from apps.accounts.models import KeyKind, KeyStatus, SigningKey
+from apps.accounts.models import KeyStatus, SigningKey
 from apps.core.errors import ApplicationError
 
 
@@ -33,7 +40,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Declare ``--kind`` and the actions."""
-        parser.add_argument("--kind", required=True, choices=[k.value for k in KeyKind])
+        parser.add_argument("--kind", required=True, choices=sorted(KEY_KINDS))
+        parser.add_argument(
+            "--agency", metavar="SLUG", help="per-agency kinds: only this agency's key"
+        )
         action = parser.add_mutually_exclusive_group()
         action.add_argument("--if-missing", action="store_true", help="only a first key")
         action.add_argument("--retire-expired", action="store_true", help="only retire")
@@ -43,10 +53,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Do the one action asked for and say what changed."""
         kind = options["kind"]
+        scopes = self._scopes(kind, options.get("agency"))
         if options["list"]:
-            for key in SigningKey.objects.filter(kind=kind).order_by("created_at"):
+            for key in SigningKey.objects.filter(kind=kind, scope__in=scopes).order_by(
+                "scope", "created_at"
+            ):
                 self.stdout.write(
-                    f"{key.kid}\t{key.status}\tcreated {key.created_at:%Y-%m-%dT%H:%M:%SZ}"
+                    f"{key.kid}\t{key.scope or '-'}\t{key.status}"
+                    f"\tcreated {key.created_at:%Y-%m-%dT%H:%M:%SZ}"
                     f"\tverifies until {key.verify_until or '-'}\tretired {key.retired_at or '-'}"
                 )
             return
@@ -63,14 +77,33 @@ class Command(BaseCommand):
             if rotation is not None:
                 self.stdout.write(f"new active key: {rotation.new_kid}")
             return
+        for scope in scopes:
+            self._rotate(kind, scope, if_missing=options["if_missing"])
+
+    def _scopes(self, kind: str, agency: str | None) -> list[str]:
+        if not kind_policy(kind).per_scope:
+            if agency:
+                raise CommandError(f"--agency does not apply to --kind {kind}")
+            return [""]
+        if not agency:
+            return kind_scopes(kind)
+        from apps.agencies.models import Agency
+
+        schema = Agency.objects.filter(slug=agency).values_list("schema_name", flat=True).first()
+        if schema is None:
+            raise CommandError(f"no agency {agency!r}")
+        return [schema]
+
+    def _rotate(self, kind: str, scope: str, *, if_missing: bool) -> None:
+        where = f" ({scope})" if scope else ""
         if (
-            options["if_missing"]
-            and SigningKey.objects.filter(kind=kind, status=KeyStatus.ACTIVE).exists()
+            if_missing
+            and SigningKey.objects.filter(kind=kind, scope=scope, status=KeyStatus.ACTIVE).exists()
         ):
-            self.stdout.write("an active key exists: nothing to do")
+            self.stdout.write(f"an active key exists{where}: nothing to do")
             return
-        rotation = keyring_rotate(kind=kind)
-        self.stdout.write(f"new active key: {rotation.new_kid}")
+        rotation = keyring_rotate(kind=kind, scope=scope)
+        self.stdout.write(f"new active key{where}: {rotation.new_kid}")
         if rotation.demoted_kid:
             self.stdout.write(
                 f"{rotation.demoted_kid} verifies until {rotation.verify_until:%Y-%m-%dT%H:%M:%SZ}"
