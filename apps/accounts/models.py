@@ -352,6 +352,7 @@ class KeyKind(models.TextChoices):
     """What a key of the key ring signs."""
 
     JWT = "jwt", _("access and refresh tokens")
+    AUDIT = "audit", _("audit tree heads")
 
 
 class KeyStatus(models.TextChoices):
