@@ -7,6 +7,8 @@ delivered, in the recipient's language at that moment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import EllipsisType
 from uuid import UUID
 
 import structlog
@@ -33,15 +35,21 @@ def notification_enqueue(
     application_id: UUID | None = None,
     certificate_id: UUID | None = None,
     dedupe_key: str = "",
+    person: Mapping[str, str] | EllipsisType | None = ...,
 ) -> list[OutboxMessage]:
     """Queue ``template`` for ``recipient_id`` on every channel they can be reached on.
 
     Call it inside the transaction of the change being notified. ``dedupe_key`` (optional)
-    makes it happen once per key (per channel). Returns the messages written.
+    makes it happen once per key (per channel). ``person`` (``{"phone", "email"}``, or None for
+    an inactive person), when the caller read it already, saves the query. Returns the
+    messages written.
     """
     if template not in Template.ALL:
         raise ValueError(f"unknown notification template {template!r}")
-    person = User.objects.filter(pk=recipient_id, is_active=True).values("phone", "email").first()
+    if person is ...:
+        person = (
+            User.objects.filter(pk=recipient_id, is_active=True).values("phone", "email").first()
+        )
     if person is None:
         logger.info("notification_no_recipient", template=template)
         return []
