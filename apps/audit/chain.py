@@ -96,8 +96,15 @@ def chain_head() -> tuple[int, str]:
 
     Without the lock: a snapshot, for reads that need no serialisation.
     """
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
-    return head if head is not None else (0, GENESIS_HASH)
+    head = (
+        AuditEvent.objects.filter(sequence__isnull=False)
+        .order_by("-sequence")
+        .values_list("sequence", "hash")
+        .first()
+    )
+    if head is None or head[0] is None or head[1] is None:
+        return (0, GENESIS_HASH)
+    return (int(head[0]), str(head[1]))
 
 
 def chain_append(event: AuditEvent) -> AuditEvent:
@@ -118,7 +125,7 @@ def chain_append(event: AuditEvent) -> AuditEvent:
     if seal_inline():
         with transaction.atomic(savepoint=False):
             _insert(event)
-            outcome = audit_seal()
+            outcome = audit_seal(sign=False)  # heads come from the sealing passes
         place = outcome.places.get(event.pk)
         if place is not None:
             event.sequence, event.prev_hash, event.hash = place

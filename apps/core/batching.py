@@ -88,7 +88,7 @@ class _Pipeline:
 def _bind(sql: str, params: Any) -> str:
     if params is None:
         return sql
-    return str(connection.ops.compose_sql(sql, params))
+    return str(connection.ops.compose_sql(sql, params))  # type: ignore[attr-defined]
 
 
 @contextmanager

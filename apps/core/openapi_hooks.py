@@ -65,6 +65,7 @@ PATH_PARAMETERS: dict[tuple[str, str], Any] = {
     ("verify", "code"): _("The verification code printed on the certificate."),
     ("agencies", "slug"): _("Slug of the agency (e.g. `etat-civil`)."),
     ("partner-clients", "id"): _("The partner client's identifier (UUID)."),
+    ("events", "event_id"): _("The audit event's identifier (UUID)."),
 }
 
 # Success answers that say no more than their status.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import EllipsisType
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -46,16 +47,22 @@ def notification_enqueue(
     """
     if template not in Template.ALL:
         raise ValueError(f"unknown notification template {template!r}")
-    if person is ...:
-        person = (
+    contact: Mapping[str, Any] | None
+    if isinstance(person, EllipsisType):
+        contact = (
             User.objects.filter(pk=recipient_id, is_active=True).values("phone", "email").first()
         )
-    if person is None:
+    else:
+        contact = person
+    if contact is None:
         logger.info("notification_no_recipient", template=template)
         return []
     channels = [
         channel
-        for channel, address in ((Channel.SMS, person["phone"]), (Channel.EMAIL, person["email"]))
+        for channel, address in (
+            (Channel.SMS, contact["phone"]),
+            (Channel.EMAIL, contact["email"]),
+        )
         if address
     ]
     payload: dict[str, str] = {"template": template, "recipient_id": str(recipient_id)}
