@@ -207,7 +207,7 @@ def idempotent_execute(
     the final update of the record go through ``apps.core.batching.pipelined_writes``: the
     writes ride with the next read and the update of the record.
     """
-    from apps.core.batching import pipelined_writes
+    from apps.core.batching import pipelined_writes, resolved
 
     marker = _acquire_marker(scope, caller, key, fingerprint)
     try:
@@ -233,6 +233,8 @@ def idempotent_execute(
                     record.save(update_fields=["status_code", "response_body"])
                 else:
                     record.delete()
+            # Values claimed as the writes were sent (e.g. the reference of a submit).
+            response.data = resolved(response.data)
             return response
     finally:
         _release_marker(marker)

@@ -48,7 +48,7 @@ from apps.applications.workflow import (
 from apps.audit.services import audit_changes, audit_record
 from apps.catalogue.calendar import add_working_days
 from apps.catalogue.validation import form_data_errors
-from apps.core.batching import deferred, pipelined_writes
+from apps.core.batching import deferred, late_value, pipelined_writes, resolved
 from apps.core.tenancy import current_schema
 from apps.notifications.dispatch import application_event_dispatch, application_event_prepare
 
@@ -208,15 +208,16 @@ def application_transition(
     on the row lock, so exactly one of them wins. Raises the errors of
     ``apps.applications.errors``; nothing is written when one is raised.
 
-    Round trips (``docs/performance.md``): every read comes first (the locked row with its
+    Round trips (benches/README.md, "Writes"): every read comes first (the locked row with its
     service, citizen, documents and history; holidays; webhook subscriptions), then the
     reference of a submit is claimed (the agency's one serialised statement), then the writes
-    (row, history, audit event, index, outbox) go in one round trip with the caller's next
+    (row, history, audit event, index, outbox) are queued with a placeholder for the reference,
+    which is claimed right before they are sent in one round trip with the caller's next
     statement or at the end (``apps.core.batching``). The returned application carries its
     documents and history (with the new entry), so the answer needs no further read.
     """
     with pipelined_writes():
-        return _transition(
+        application = _transition(
             application_id=application_id,
             action=action,
             actor=actor,
@@ -226,6 +227,9 @@ def application_transition(
             if_match=if_match,
             form_data=form_data,
         )
+    # Sent (when this block was the outermost): the reference's placeholder has its value.
+    application.reference = resolved(application.reference)
+    return application
 
 
 def _transition(
@@ -264,7 +268,9 @@ def _transition(
     application.updated_at = now
     prepared = application_event_prepare(application=application, event=transition.event)
     if transition.action == "submit":
-        application.reference = reference_claim(at=now)
+        # Claimed when the writes are sent (``apps.core.batching.late_value``): the counter's
+        # row is locked for the claim, one round trip of writes and the commit, nothing more.
+        application.reference = late_value(lambda: reference_claim(at=now))
     with deferred():
         Application.objects.filter(pk=application.pk).update(
             **{field: getattr(application, field) for field in SAVED_FIELDS}
