@@ -51,13 +51,28 @@ END;
 $$;
 """
 
-# After the revocations: the connecting role (when not a superuser) may seal, nothing more.
+# After the revocations: the roles that may insert events (the connecting role when it is not a
+# superuser, and every role holding INSERT on the table but its owner, e.g. the application
+# role of docs/operations.md) may seal them, and nothing more.
 SEAL_GRANT_SQL = """
 DO $$
+DECLARE
+    grantee_name text;
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         EXECUTE format('GRANT UPDATE ({columns}) ON %s TO %I', {table_literal}, current_user);
     END IF;
+    FOR grantee_name IN
+        SELECT DISTINCT r.rolname
+        FROM pg_class c
+        CROSS JOIN LATERAL aclexplode(c.relacl) a
+        JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.oid = {table_literal}::regclass
+          AND a.grantee <> c.relowner
+          AND a.privilege_type = 'INSERT'
+    LOOP
+        EXECUTE format('GRANT UPDATE ({columns}) ON %s TO %I', {table_literal}, grantee_name);
+    END LOOP;
 END
 $$;
 """
