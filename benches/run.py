@@ -118,6 +118,7 @@ def main(config: BenchConfig) -> int:
         stack.manage(quiet, "migrate_agencies")
         stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         stack.manage(quiet, "keys_rotate", "--kind", "ca", "--if-missing")
+        stack.manage(quiet, "keys_rotate", "--kind", "audit", "--if-missing")
         state_path = var / "state.json"
         state: dict[str, Any] = {}
         if set(config.sections) - {"storage", "payments"}:
@@ -129,6 +130,7 @@ def main(config: BenchConfig) -> int:
                 "--applications", str(config.applications),
                 "--drafts", str(config.submit_drafts),
                 "--agencies", str(config.agencies),
+                "--approvals", str(config.submit_drafts // 2),
             )  # fmt: skip
             state = json.loads(state_path.read_text())
             results["setup"] = {
@@ -140,12 +142,27 @@ def main(config: BenchConfig) -> int:
             from benches.harness.web import run_http
 
             web, port = stack.start_gunicorn(env, var, workers=config.gunicorn_workers)
+            # The audit sealing loop beside the server, as a deployment runs it.
+            import subprocess
+
+            sealer = subprocess.Popen(
+                [stack.PYTHON, "manage.py", "audit_seal", "--loop", "--interval", "0.2"],
+                cwd=ROOT,
+                env=quiet,
+                stdout=subprocess.DEVNULL,
+            )
             meter = stack.CpuMeter(web.process.pid, database_name)
             load = LoadGenerator(config.loadgen, config.threads, log, meter)
             results["load_generator"] = load.version
             results["server"] = server_settings(env, config.gunicorn_workers)
-            with stack.running(web):
-                results["http"] = run_http(config, load, f"http://127.0.0.1:{port}", state, var)
+            try:
+                with stack.running(web):
+                    results["http"] = run_http(
+                        config, load, f"http://127.0.0.1:{port}", state, var, database_url
+                    )
+            finally:
+                sealer.terminate()
+                sealer.wait(timeout=30)
             log("measuring SQL round trips per request (in-process)")
             out = stack.run_module(quiet, "benches.harness.roundtrips", "--state", str(state_path))
             results["round_trips"] = json.loads(out.stdout)

@@ -15,7 +15,8 @@ out), then verifies nothing and is marked ``retired``. ``--revoke KID`` retires 
 Kinds (``KEY_KINDS``, one ``KindPolicy`` entry each): ``jwt`` (tokens, Ed25519), ``certificates``
 (one ring per agency schema, ECDSA P-256 so PDF readers check the PAdES signature; each key
 gets an X.509 certificate from the platform CA), ``ca`` (the platform certification authority,
-ECDSA P-256, self-signed root) and ``webhooks`` (Ed25519 signature of deliveries). Another kind
+ECDSA P-256, self-signed root), ``webhooks`` (Ed25519 signature of deliveries) and ``audit``
+(the audit log's signed tree heads, Ed25519). Another kind
 is one more entry in ``KEY_KINDS`` (and its ``KeyKind`` choice).
 
 Each process keeps the ring in memory for ``KEYRING_CACHE_SECONDS``; a token naming a ``kid``
@@ -132,6 +133,9 @@ KEY_KINDS: dict[str, KindPolicy] = {
         always_auto_create=True,
     ),
     "webhooks": KindPolicy("webhooks", ALGORITHM, webhook_key_lifetime, always_auto_create=True),
+    # The audit log's tree heads (apps.audit.sealing): every head stays verifiable, so a
+    # demoted key verifies as long as certificate keys do.
+    "audit": KindPolicy("audit", ALGORITHM, certificate_key_lifetime),
 }
 
 

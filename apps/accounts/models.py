@@ -365,6 +365,7 @@ class KeyKind(models.TextChoices):
     CERTIFICATES = "certificates", _("certificates (one ring per agency)")
     WEBHOOKS = "webhooks", _("webhook deliveries")
     CA = "ca", _("platform certification authority")
+    AUDIT = "audit", _("audit tree heads")
 
 
 class KeyStatus(models.TextChoices):

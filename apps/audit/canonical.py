@@ -180,3 +180,35 @@ def checkpoint_message(
         "signed_at": format_timestamp(signed_at),
         "key_id": key_id,
     }
+
+
+TREE_HEAD_TYPE = "guichet.audit.tree_head"
+TREE_HEAD_FIELDS_V1: tuple[str, ...] = (
+    "v",
+    "type",
+    "schema",
+    "tree_size",
+    "root_hash",
+    "timestamp",
+    "key_id",
+)
+
+
+def tree_head_message(
+    *, schema: str, tree_size: int, root_hash: str, timestamp: datetime, key_id: str
+) -> dict[str, Any]:
+    """The v1 signed tree head statement (its canonical bytes are what is signed).
+
+    ``root_hash`` is the RFC 9162 Merkle tree hash of the first ``tree_size`` events of
+    ``schema`` (64 lowercase hex digits), whose leaves are the events' ``hash`` values in
+    sequence order (leaf ``i`` is event ``i + 1``).
+    """
+    return {
+        "v": CHAIN_VERSION,
+        "type": TREE_HEAD_TYPE,
+        "schema": schema,
+        "tree_size": int(tree_size),
+        "root_hash": root_hash,
+        "timestamp": format_timestamp(timestamp),
+        "key_id": key_id,
+    }

@@ -1,14 +1,20 @@
-"""Appending to a schema's hash chain without forks, gaps or reordering.
+"""Appending to a schema's audit trail without holding a lock across the writer's transaction.
 
-Appends to one schema are serialised inside the writer's transaction by a transaction-level
-advisory lock keyed on the schema: the writer takes the lock and reads the head (last sequence
-and hash) in one call of ``public.guichet_audit_lock_head``, inserts the next event and keeps
-the lock until its transaction ends. A
-writer whose transaction rolls back leaves no gap: the next one reads the same head. The
-unique constraint on ``sequence`` is the safety net.
+``chain_append`` inserts the event *unsealed*: no ``sequence``, ``prev_hash`` or ``hash`` yet,
+one plain INSERT, no lock, so writers of one agency never queue behind each other. The sealer
+(``apps.audit.sealing``) numbers, links and hashes the committed events in order shortly
+after (within ``AUDIT_SEAL_MAX_DELAY`` seconds when a worker or the sealing loop runs) and
+adds them to the agency's Merkle tree. A writer whose transaction rolls back leaves nothing,
+so there is never a gap. Until it is sealed an event is already protected by the append-only
+triggers: its content can never change, only its place be written, once.
 
-Consequence: appends to one schema queue behind each other from ``audit_record`` to commit.
-Call ``audit_record`` late in the transaction (it is usually the last write of a service).
+After the commit of a transaction that appended events, the sealer is kicked (a Celery task,
+at most one queued per schema: a hot key marks it). With ``AUDIT_SEAL_INLINE`` (tests, and
+deployments that accept the old per-agency serialisation) ``chain_append`` seals at once in
+the writer's transaction, so the event comes back numbered and hashed.
+
+``public.guichet_audit_lock_head`` (the lock-and-head function of chain format 1's writers)
+stays for migrations that reference it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from apps.audit.canonical import CHAIN_VERSION, GENESIS_HASH, event_hash, event_record
+from apps.audit.canonical import CHAIN_VERSION, GENESIS_HASH
 from apps.audit.models import AuditEvent
 from apps.core.tenancy import current_schema
 
@@ -90,28 +96,51 @@ def chain_head() -> tuple[int, str]:
 
     Without the lock: a snapshot, for reads that need no serialisation.
     """
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
-    return head if head is not None else (0, GENESIS_HASH)
+    head = (
+        AuditEvent.objects.filter(sequence__isnull=False)
+        .order_by("-sequence")
+        .values_list("sequence", "hash")
+        .first()
+    )
+    if head is None or head[0] is None or head[1] is None:
+        return (0, GENESIS_HASH)
+    return (int(head[0]), str(head[1]))
 
 
 def chain_append(event: AuditEvent) -> AuditEvent:
-    """Number, link, hash and insert ``event`` in the current schema's chain.
+    """Insert ``event`` unsealed in the current schema's trail (one INSERT, no lock).
 
-    ``occurred_at`` is set once the lock is held, so time never goes backwards along a chain.
-    Runs in the caller's transaction when there is one (the lock is held until it ends),
-    otherwise in a transaction of its own.
+    Runs in the caller's transaction when there is one, otherwise commits on its own. The
+    sealer is kicked once the transaction commits; with ``AUDIT_SEAL_INLINE`` the event is
+    sealed at once (in the caller's transaction) and comes back with its place and hash.
     """
-    with transaction.atomic(savepoint=False):
-        sequence, prev_hash = chain_lock_head()
-        event.version = CHAIN_VERSION
-        event.agency_schema = current_schema()
-        event.sequence = sequence + 1
-        event.prev_hash = prev_hash
-        event.occurred_at = timezone.now()
-        values = {name: getattr(event, name) for name in EVENT_VALUE_FIELDS if name != "hash"}
-        event.hash = event_hash(event_record(values))
-        _insert(event)
+    from apps.audit.sealing import audit_seal, seal_inline
+
+    event.version = CHAIN_VERSION
+    event.agency_schema = current_schema()
+    event.sequence = None
+    event.prev_hash = None
+    event.hash = None
+    event.occurred_at = timezone.now()
+    if seal_inline():
+        with transaction.atomic(savepoint=False):
+            _insert(event)
+            outcome = audit_seal(sign=False)  # heads come from the sealing passes
+        place = outcome.places.get(event.pk)
+        if place is not None:
+            event.sequence, event.prev_hash, event.hash = place
+            event.sealed_at = outcome.head.signed_at if outcome.head is not None else None
+        return event
+    _insert(event)
+    _kick_after_commit(event.agency_schema)
     return event
+
+
+def _kick_after_commit(schema: str) -> None:
+    """Wake the sealer once the writer's transaction commits (nothing if it rolls back)."""
+    from apps.audit.tasks import audit_seal_kick
+
+    transaction.on_commit(lambda: audit_seal_kick(schema))
 
 
 def _insert(event: AuditEvent) -> None:

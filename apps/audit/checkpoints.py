@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.canonical import canonical_bytes, checkpoint_message
-from apps.audit.chain import chain_lock_head
+from apps.audit.chain import chain_head
 from apps.audit.models import AuditCheckpoint
 from apps.audit.selectors import audit_checkpoint_latest
 from apps.audit.services import audit_record
@@ -60,12 +60,16 @@ def checkpoint_is_valid(checkpoint: AuditCheckpoint, key: SchemaKey) -> bool:
 def audit_checkpoint_create(*, force: bool = False) -> CheckpointOutcome:
     """Sign the head of the current schema's chain, unless nothing happened since the last one.
 
-    Holds the chain's append lock while it records the ``audit.checkpoint_signed`` event and
-    signs that event's (sequence, hash). Without ``force``, when the head is still the last
-    checkpoint's own event the existing checkpoint is returned (running it twice is harmless).
+    Seals what is waiting (holding the sealer's lock until the transaction ends), records the
+    ``audit.checkpoint_signed`` event, seals it and signs its (sequence, hash). Without
+    ``force``, when the head is still the last checkpoint's own event the existing checkpoint
+    is returned (running it twice is harmless).
     """
+    from apps.audit.sealing import audit_seal
+
     schema = current_schema()
-    head_sequence, _head_hash = chain_lock_head()
+    audit_seal()
+    head_sequence, _head_hash = chain_head()
     latest = audit_checkpoint_latest()
     if not force and latest is not None and latest.sequence == head_sequence:
         return CheckpointOutcome(latest, created=False)
@@ -82,6 +86,10 @@ def audit_checkpoint_create(*, force: bool = False) -> CheckpointOutcome:
             "key_id": {"old": None, "new": key.key_id},
         },
     )
+    if event.sequence is None:
+        event.sequence, event.prev_hash, event.hash = audit_seal().places[event.pk]
+    assert event.sequence is not None
+    assert event.hash is not None
     signed_at = timezone.now()
     message = checkpoint_message(
         schema=schema,

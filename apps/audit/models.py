@@ -4,11 +4,16 @@ The app is installed in both the public schema (platform events: sign-ups, login
 lifecycle, denied attempts) and every agency schema (the agency's own trail). Every write goes
 through ``apps.audit.services.audit_record``.
 
-Tamper evidence: the events of one schema form a hash chain (``sequence``, ``prev_hash``,
-``hash``; see ``apps.audit.canonical``), PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE
-on both tables (``apps.audit.protection``), and ``AuditCheckpoint`` rows sign the head of the
-chain with the schema's Ed25519 key. The ORM refuses updates and deletes too, so a mistake in
-Python fails before it reaches the trigger.
+Tamper evidence: an event is written without a place in the chain (``sequence`` null: no
+lock across the writer's transaction) and *sealed* shortly after by ``apps.audit.sealing``:
+numbered, linked to the event before (``prev_hash``), hashed, and added as a leaf to the
+schema's Merkle tree (``AuditTreeNode``, RFC 9162 style) whose signed tree heads
+(``AuditTreeHead``) anyone can check with the published keys. PostgreSQL triggers refuse
+UPDATE, DELETE and TRUNCATE on every audit table (``apps.audit.protection``), except the one
+sealing update of an event (its content must stay the same); ``AuditCheckpoint`` rows sign the
+head of the chain with the schema's Ed25519 key (the daily checkpoints of chain format 1).
+The ORM refuses updates and deletes too, so a mistake in Python fails before it reaches the
+trigger.
 """
 
 from __future__ import annotations
@@ -77,14 +82,20 @@ class AuditEvent(AppendOnlyModel):
 
     ``sequence`` numbers the events of this schema 1, 2, 3, ... without gaps; ``prev_hash`` is
     the ``hash`` of the event before (64 zeros for the first) and ``hash`` the SHA-256 of the
-    canonical serialisation (format ``version``) of every other field.
+    canonical serialisation (format ``version``) of every other field. All three are null
+    until the sealer (``apps.audit.sealing``) gives the event its place, at ``sealed_at``; the
+    Merkle leaf of event ``sequence`` is leaf ``sequence - 1`` of the schema's tree.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.PositiveSmallIntegerField(_("chain format version"), default=1)
-    sequence = models.BigIntegerField(_("sequence"))
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64)
+    sequence = models.BigIntegerField(_("sequence"), null=True, blank=True)
+    # Null (not "") until sealed: "no place yet" is not a value of the chain.
+    prev_hash = models.CharField(  # noqa: DJ001
+        _("previous hash"), max_length=64, null=True, blank=True
+    )
+    hash = models.CharField(_("hash"), max_length=64, null=True, blank=True)  # noqa: DJ001
+    sealed_at = models.DateTimeField(_("sealed at"), null=True, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     agency_schema = models.CharField(_("agency"), max_length=63)
     actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
@@ -108,6 +119,12 @@ class AuditEvent(AppendOnlyModel):
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
             models.Index(fields=["actor_type", "actor_id"], name="audit_actor_idx"),
+            # What the sealer reads: the events still waiting for their place, oldest first.
+            models.Index(
+                fields=["occurred_at", "id"],
+                name="audit_unsealed_idx",
+                condition=models.Q(sequence__isnull=True),
+            ),
         ]
         constraints = [
             # The safety net under the per-schema append lock: a chain cannot fork.
@@ -118,7 +135,8 @@ class AuditEvent(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
+        place = f"#{self.sequence}" if self.sequence is not None else "#-"
+        return f"{place} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
 
 
 class AuditCheckpoint(AppendOnlyModel):
@@ -147,3 +165,83 @@ class AuditCheckpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.agency_schema} #{self.sequence} {self.signed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditTreeNode(AppendOnlyModel):
+    """The hash of one complete subtree of the schema's Merkle tree (RFC 9162, section 2.1).
+
+    Node ``(level, index)`` covers leaves ``index * 2**level`` to ``(index + 1) * 2**level - 1``;
+    level 0 holds the leaf hashes (``SHA-256(0x00 || event hash)``), higher levels
+    ``SHA-256(0x01 || left || right)``. Only complete subtrees are stored: they never change
+    once written, and any root or proof is computed from O(log n) of them.
+    """
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    index = models.BigIntegerField(_("index"))
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit tree node")
+        verbose_name_plural = _("audit tree nodes")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="audit_tree_node_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"({self.level}, {self.index})"
+
+
+class AuditTreeHead(AppendOnlyModel):
+    """A signed tree head: "the first ``tree_size`` events of ``schema`` have root ``root_hash``".
+
+    Signed (Ed25519, base64) over the canonical tree-head message
+    (``apps.audit.canonical.tree_head_message``) with the key ``key_id`` of the key ring's
+    ``audit`` kind (its public half is published with its history). Empty ``signature`` when no
+    key could sign at sealing time (the tree is still stored; the next head is signed).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.PositiveSmallIntegerField(_("format version"), default=1)
+    agency_schema = models.CharField(_("agency"), max_length=63)
+    tree_size = models.BigIntegerField(_("tree size"))
+    root_hash = models.CharField(_("root hash"), max_length=64)
+    signed_at = models.DateTimeField(_("signed at"))
+    key_id = models.CharField(_("key id"), max_length=64, blank=True)
+    signature = models.CharField(_("signature"), max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("audit tree head")
+        verbose_name_plural = _("audit tree heads")
+        ordering = ("tree_size", "signed_at")
+        indexes = [models.Index(fields=["tree_size"], name="audit_tree_head_size_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_schema} size {self.tree_size} {self.signed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditWitnessSignature(AppendOnlyModel):
+    """An outside witness's co-signature of a tree head (``AUDIT_WITNESS_URL``).
+
+    ``witness`` is the name the witness gives itself, ``signature`` its signature (base64) of
+    the same tree-head message, with its own key ``key_id``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    head = models.ForeignKey(
+        AuditTreeHead,
+        on_delete=models.PROTECT,
+        related_name="witness_signatures",
+        verbose_name=_("tree head"),
+    )
+    witness = models.CharField(_("witness"), max_length=128)
+    key_id = models.CharField(_("key id"), max_length=64, blank=True)
+    signature = models.CharField(_("signature"), max_length=256)
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("witness co-signature")
+        verbose_name_plural = _("witness co-signatures")
+        ordering = ("received_at",)
+
+    def __str__(self) -> str:
+        return f"{self.witness} {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -16,8 +16,12 @@ EXPORT_CHUNK = 2000
 
 
 def audit_event_list() -> QuerySet[AuditEvent]:
-    """The events of the current schema, newest first (one query, no relations)."""
-    return AuditEvent.objects.order_by("-sequence")
+    """The sealed events of the current schema, newest first (one query, no relations).
+
+    Events not sealed yet (``sequence`` null, a second or so after their commit) are left out:
+    they have no place in the chain to page by.
+    """
+    return AuditEvent.objects.filter(sequence__isnull=False).order_by("-sequence")
 
 
 def audit_event_records(
@@ -37,7 +41,12 @@ def audit_event_records(
 
 def audit_head_sequence() -> int:
     """The last sequence number of the current schema's chain (0 when it is empty)."""
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    head = (
+        AuditEvent.objects.filter(sequence__isnull=False)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
     return int(head or 0)
 
 

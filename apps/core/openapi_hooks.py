@@ -68,6 +68,7 @@ PATH_PARAMETERS: dict[tuple[str, str], Any] = {
     ("people", "id"): _("The membership's identifier (UUID)."),
     ("invitations", "id"): _("The invitation's identifier (UUID)."),
     ("payments", "id"): _("The payment's identifier (UUID)."),
+    ("events", "event_id"): _("The audit event's identifier (UUID)."),
 }
 
 # Success answers that say no more than their status.

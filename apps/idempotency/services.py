@@ -32,7 +32,7 @@ from typing import Any, cast
 import structlog
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 from rest_framework.request import Request
@@ -201,39 +201,72 @@ def idempotent_execute(
     ``idempotency_key_reused``. Same key while the first is running: 409
     ``idempotency_in_progress``. ``run`` executes inside ``transaction.atomic`` together with
     the record's insertion; side effects belong in ``transaction.on_commit``.
+
+    The record is claimed first, in one statement (``INSERT ... ON CONFLICT DO NOTHING``); only
+    when the key exists already is it read (replay, or a stale record replaced). ``run`` and
+    the final update of the record go through ``apps.core.batching.pipelined_writes``: the
+    writes ride with the next read and the update of the record.
     """
-    existing = _find(scope, caller, key)
-    stale = existing is not None and not _is_live(existing)
-    if existing is not None and not stale:
-        return _replay(existing, fingerprint)
+    from apps.core.batching import pipelined_writes, resolved
+
     marker = _acquire_marker(scope, caller, key, fingerprint)
     try:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    if stale:
-                        IdempotencyRecord.objects.filter(
-                            scope=scope, caller=caller, key=key, created_at__lte=_expired_before()
-                        ).delete()
-                    record = IdempotencyRecord.objects.create(
-                        scope=scope, caller=caller, key=key, fingerprint=fingerprint
-                    )
-            except IntegrityError:
-                # A concurrent request with this key committed while we waited on the index.
-                winner = _find(scope, caller, key)
-                if winner is None:  # pragma: no cover - it rolled back between the two statements
-                    raise IdempotencyInProgress() from None
-                return _replay(winner, fingerprint)
-            response = run()
-            if response.status_code < 400:
-                record.status_code = response.status_code
-                record.response_body = response.data
-                record.save(update_fields=["status_code", "response_body"])
-            else:
-                record.delete()
+            record = _claim(scope, caller, key, fingerprint)
+            if record is None:
+                existing = _find(scope, caller, key)
+                if existing is None:  # pragma: no cover - it rolled back in between
+                    raise IdempotencyInProgress()
+                if _is_live(existing):
+                    return _replay(existing, fingerprint)
+                IdempotencyRecord.objects.filter(
+                    scope=scope, caller=caller, key=key, created_at__lte=_expired_before()
+                ).delete()
+                record = _claim(scope, caller, key, fingerprint)
+                if record is None:  # pragma: no cover - a concurrent retry won the race
+                    raise IdempotencyInProgress()
+            with pipelined_writes():
+                response = run()
+                if response.status_code < 400:
+                    record.status_code = response.status_code
+                    record.response_body = response.data
+                    record.save(update_fields=["status_code", "response_body"])
+                else:
+                    record.delete()
+            # Values claimed as the writes were sent (e.g. the reference of a submit).
+            response.data = resolved(response.data)
             return response
     finally:
         _release_marker(marker)
+
+
+_CLAIM_FIELDS = tuple(IdempotencyRecord._meta.concrete_fields)
+# Built once from the model's own column names (no outside input).
+_CLAIM_SQL = (  # noqa: S608
+    'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) '
+    'ON CONFLICT DO NOTHING RETURNING "id"'
+).format(
+    table=IdempotencyRecord._meta.db_table,
+    columns=", ".join(f'"{field.column}"' for field in _CLAIM_FIELDS),
+    placeholders=", ".join(["%s"] * len(_CLAIM_FIELDS)),
+)
+
+
+def _claim(scope: str, caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Insert the in-flight record in one statement; None when the key exists already."""
+    record = IdempotencyRecord(scope=scope, caller=caller, key=key, fingerprint=fingerprint)
+    params = [
+        field.get_db_prep_save(getattr(record, field.attname), connection)
+        for field in _CLAIM_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, params)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return None
+    record._state.adding = False
+    record._state.db = connection.alias
+    return record
 
 
 def idempotency_records_purge(*, now: datetime | None = None) -> int:

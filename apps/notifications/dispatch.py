@@ -31,8 +31,33 @@ WEBHOOK_EVENTS = {
 }
 
 
+def application_event_prepare(*, application: Any, event: str) -> dict[str, Any]:
+    """The reads ``application_event_dispatch`` needs, done before the transition's writes.
+
+    The citizen's contacts (from ``application.citizen`` when it was loaded with the row) and
+    the active webhook subscriptions to the event: so a submit reads everything before it
+    claims its reference, and the writes go in one round trip after it.
+    """
+    from apps.webhooks.services import webhook_subscriptions_for
+
+    prepared: dict[str, Any] = {}
+    citizen = application._state.fields_cache.get("citizen")
+    if citizen is not None and event in CITIZEN_TEMPLATES:
+        prepared["citizen"] = (
+            {"phone": citizen.phone, "email": citizen.email} if citizen.is_active else None
+        )
+    webhook_event = WEBHOOK_EVENTS.get(event)
+    if webhook_event is not None:
+        prepared["subscriptions"] = webhook_subscriptions_for(webhook_event)
+    return prepared
+
+
 def application_event_dispatch(
-    *, application: Any, event: str, actor_id: UUID | None = None
+    *,
+    application: Any,
+    event: str,
+    actor_id: UUID | None = None,
+    prepared: dict[str, Any] | None = None,
 ) -> None:
     """Queue the follow-up work of ``event`` (an ``application.*`` audit action).
 
@@ -50,6 +75,7 @@ def application_event_dispatch(
             recipient_id=application.citizen_id,
             template=template,
             application_id=application.pk,
+            **({"person": prepared["citizen"]} if prepared and "citizen" in prepared else {}),
         )
     if (
         event in ASSIGNMENT_EVENTS
@@ -71,6 +97,11 @@ def application_event_dispatch(
                 "status": application.status,
                 "service_code": application.service.code,
             },
+            **(
+                {"subscriptions": prepared["subscriptions"]}
+                if prepared and "subscriptions" in prepared
+                else {}
+            ),
         )
     if event == "application.approved":
         certificate_job_enqueue(application_id=application.pk)

@@ -7,6 +7,9 @@ delivered, in the recipient's language at that moment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import EllipsisType
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -34,21 +37,33 @@ def notification_enqueue(
     certificate_id: UUID | None = None,
     payment_id: UUID | None = None,
     dedupe_key: str = "",
+    person: Mapping[str, str] | EllipsisType | None = ...,
 ) -> list[OutboxMessage]:
     """Queue ``template`` for ``recipient_id`` on every channel they can be reached on.
 
     Call it inside the transaction of the change being notified. ``dedupe_key`` (optional)
-    makes it happen once per key (per channel). Returns the messages written.
+    makes it happen once per key (per channel). ``person`` (``{"phone", "email"}``, or None for
+    an inactive person), when the caller read it already, saves the query. Returns the
+    messages written.
     """
     if template not in Template.ALL:
         raise ValueError(f"unknown notification template {template!r}")
-    person = User.objects.filter(pk=recipient_id, is_active=True).values("phone", "email").first()
-    if person is None:
+    contact: Mapping[str, Any] | None
+    if isinstance(person, EllipsisType):
+        contact = (
+            User.objects.filter(pk=recipient_id, is_active=True).values("phone", "email").first()
+        )
+    else:
+        contact = person
+    if contact is None:
         logger.info("notification_no_recipient", template=template)
         return []
     channels = [
         channel
-        for channel, address in ((Channel.SMS, person["phone"]), (Channel.EMAIL, person["email"]))
+        for channel, address in (
+            (Channel.SMS, contact["phone"]),
+            (Channel.EMAIL, contact["email"]),
+        )
         if address
     ]
     payload: dict[str, str] = {"template": template, "recipient_id": str(recipient_id)}

@@ -28,7 +28,7 @@ from weakref import WeakKeyDictionary
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
@@ -103,16 +103,43 @@ def outbox_enqueue(
         request_id=get_context().request_id[:64],
     )
     if dedupe_key:
-        try:
-            with transaction.atomic():
-                message.save(force_insert=True)
-        except IntegrityError:
+        # One statement, no savepoint: a duplicate is skipped by the database, and the statement
+        # can ride with the transaction's queued writes (``apps.core.batching``).
+        if not _insert_unless_duplicate(message):
             logger.info("outbox_duplicate_skipped", kind=kind)
             return None
     else:
         message.save(force_insert=True)
     _kick_after_commit([message.pk])
     return message
+
+
+_INSERT_FIELDS = tuple(OutboxMessage._meta.concrete_fields)
+# Built once from the model's own column names (no outside input).
+_INSERT_UNLESS_DUPLICATE_SQL = (  # noqa: S608
+    'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) '
+    'ON CONFLICT DO NOTHING RETURNING "id"'
+).format(
+    table=OutboxMessage._meta.db_table,
+    columns=", ".join(f'"{field.column}"' for field in _INSERT_FIELDS),
+    placeholders=", ".join(["%s"] * len(_INSERT_FIELDS)),
+)
+
+
+def _insert_unless_duplicate(message: OutboxMessage) -> bool:
+    """Insert ``message`` unless its ``dedupe_key`` exists already; whether it was inserted."""
+    connection = transaction.get_connection()
+    params = [
+        field.get_db_prep_save(field.pre_save(message, add=True), connection)
+        for field in _INSERT_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_UNLESS_DUPLICATE_SQL, params)
+        inserted = cursor.fetchone() is not None
+    if inserted:
+        message._state.adding = False
+        message._state.db = connection.alias
+    return inserted
 
 
 # --- After-commit kick ---------------------------------------------------------------------

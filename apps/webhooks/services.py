@@ -161,18 +161,27 @@ def subscription_deactivate(*, partner_client_id: UUID, subscription_id: UUID) -
 # --- Events --------------------------------------------------------------------------------
 
 
-def webhook_event_emit(*, event: str, data: dict[str, Any]) -> int:
+def webhook_subscriptions_for(event: str) -> list[Any]:
+    """The ids of the current agency's active subscriptions to ``event`` (one query)."""
+    return list(
+        PartnerWebhookSubscription.objects.filter(
+            is_active=True, events__contains=[Event(event).value]
+        ).values_list("pk", flat=True)
+    )
+
+
+def webhook_event_emit(
+    *, event: str, data: dict[str, Any], subscriptions: list[Any] | None = None
+) -> int:
     """Queue ``event`` for every active subscription to it in the current agency.
 
     Call it inside the transaction of the change. ``data`` holds identifiers and statuses
-    only. Returns how many deliveries were queued.
+    only. ``subscriptions`` (from ``webhook_subscriptions_for``), when the caller read them
+    already, saves the query. Returns how many deliveries were queued.
     """
     event = Event(event).value
-    subscriptions = list(
-        PartnerWebhookSubscription.objects.filter(
-            is_active=True, events__contains=[event]
-        ).values_list("pk", flat=True)
-    )
+    if subscriptions is None:
+        subscriptions = webhook_subscriptions_for(event)
     if not subscriptions:
         return 0
     event_id = str(uuid.uuid4())

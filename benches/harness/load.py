@@ -41,7 +41,7 @@ class Target:
     path: str
     host: str
     headers: dict[str, str] = field(default_factory=dict)
-    ids_file: str = ""  # POST submit: "<id> <token>" lines, one request each
+    ids_file: str = ""  # POST: "<id> <token> [etag]" lines, one request each ({id} in path)
 
 
 @dataclass
@@ -107,6 +107,7 @@ def run_wrk(
     env["BENCH_WRK_THREADS"] = str(threads)
     env["BENCH_WRK_NONCE"] = uuid.uuid4().hex[:12]
     env["BENCH_WRK_IDS"] = target.ids_file
+    env["BENCH_WRK_PATH"] = target.path if "{id}" in target.path else ""
     env["BENCH_WRK_INTERVAL_MS"] = f"{threads * 1000.0 / rate:.4f}" if rate else "0"
     command = [
         wrk, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
@@ -176,11 +177,11 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 async def _python_load(
     host: str, port: int, target: Target, connections: int, duration: float, rate: float | None
 ) -> tuple[list[float], int, float]:
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str, str]] = []
     if target.ids_file:
         for line in Path(target.ids_file).read_text().splitlines():
-            pk, _, token = line.partition(" ")
-            items.append((pk, token))
+            pk, token, *rest = line.split()
+            items.append((pk, token, rest[0] if rest else ""))
     latencies: list[float] = []
     errors = 0
     counter = 0
@@ -195,13 +196,15 @@ async def _python_load(
         counter += 1
         if not items:
             return _raw_request(target, target.path, {}, b"")
-        pk, token = items[(counter - 1) % len(items)]
+        pk, token, etag = items[(counter - 1) % len(items)]
         extra = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
             "Idempotency-Key": f"bench-{nonce}-{counter}",
         }
-        return _raw_request(target, f"/api/v1/applications/{pk}/submit/", extra, b"{}")
+        if etag:
+            extra["If-Match"] = etag
+        return _raw_request(target, target.path.replace("{id}", pk), extra, b"{}")
 
     async def connection_loop() -> None:
         nonlocal errors, next_slot

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-API_ENDPOINTS = ("services", "me", "staff", "submit")
+API_ENDPOINTS = ("services", "me", "staff", "submit", "approve")
 TARGETS = {
     "staff_ratio": 0.35,  # staff list throughput / floor throughput
     "p95_closed_ms": 25.0,  # at 32 connections, closed loop
@@ -22,6 +22,10 @@ TARGETS = {
     "storage_p95_ratio": 2.0,  # S3 (moto on loopback) p95 / filesystem p95, 2 MiB documents
     "payment_initiation_p95_ms": 100.0,  # issue 19, at 70 % of the maximum rate
     "payment_callbacks_per_second": 200.0,  # issue 19, signed callbacks settled
+    "submit_ratio": 0.15,  # submit throughput / floor throughput (issue 17)
+    "two_agencies_ratio": 1.8,  # two agencies written at once / one agency alone
+    "sealing_backlog_s": 2.0,  # oldest unsealed audit event, at the maximum submit rate
+    "write_round_trips": 12,  # submit, staff decision
 }
 
 
@@ -42,6 +46,43 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": "staff list throughput ≥ 0.35 × floor",
                 "measured": f"{ratio:.2f} × ({staff['rps']:.0f} / {floor['rps']:.0f} req/s)",
                 "passed": ratio >= TARGETS["staff_ratio"],
+            }
+        )
+    submit = http.get("submit", {}).get("closed")
+    if floor and submit:
+        ratio = submit["rps"] / floor["rps"] if floor["rps"] else 0.0
+        rows.append(
+            {
+                "target": "submit throughput ≥ 0.15 × floor",
+                "measured": f"{ratio:.2f} × ({submit['rps']:.0f} / {floor['rps']:.0f} req/s)",
+                "passed": ratio >= TARGETS["submit_ratio"],
+            }
+        )
+    pair = http.get("two_agencies", {})
+    if submit and pair.get("total_rps"):
+        ratio = pair["total_rps"] / submit["rps"] if submit["rps"] else 0.0
+        rows.append(
+            {
+                "target": "two agencies at once ≥ 1.8 × one",
+                "measured": (
+                    f"{ratio:.2f} × ({pair['a']['rps']:.0f} + {pair['b']['rps']:.0f} / "
+                    f"{submit['rps']:.0f} req/s)"
+                ),
+                "passed": ratio >= TARGETS["two_agencies_ratio"],
+            }
+        )
+    sealing = http.get("submit", {}).get("sealing") or {}
+    if sealing.get("events"):
+        worst = max(sealing.get("backlog_max_s") or 0.0, sealing.get("wait_max_s") or 0.0)
+        rows.append(
+            {
+                "target": "sealing keeps up: unsealed backlog < 2 s during the submit runs",
+                "measured": (
+                    f"backlog max {sealing.get('backlog_max_s')} s, wait p99 "
+                    f"{sealing.get('wait_p99_s')} s, max {sealing.get('wait_max_s')} s over "
+                    f"{sealing['events']} events ({sealing['unsealed_after']} left unsealed)"
+                ),
+                "passed": worst < TARGETS["sealing_backlog_s"] and not sealing["unsealed_after"],
             }
         )
     for name in API_ENDPOINTS:
@@ -208,6 +249,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
         lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for cell in http.values():
+            if "closed" not in cell and "skipped" not in cell:
+                continue  # the two-agency run and the like: their own lines below
             if "skipped" in cell:
                 lines.append(f"| {cell['label']} | skipped: {cell['skipped']} |" + " |" * 12)
                 continue
@@ -230,6 +273,26 @@ def markdown(results: dict[str, Any]) -> str:
                 f"({first['rate']['generator']})."
             )
         lines.append("")
+    pair = http.get("two_agencies", {}) if http else {}
+    if pair.get("total_rps"):
+        lines.append(
+            f"Two agencies at once (closed loop, {pair['a']['connections']} connections each): "
+            f"{pair['a']['rps']:.0f} + {pair['b']['rps']:.0f} = {pair['total_rps']:.0f} req/s "
+            f"(p95 {_ms(pair['a']['p95_ms'])} / {_ms(pair['b']['p95_ms'])} ms, errors "
+            f"{pair['a']['errors']} / {pair['b']['errors']})."
+        )
+        lines.append("")
+    for name in ("submit", "approve"):
+        sealing = (http or {}).get(name, {}).get("sealing")
+        if sealing:
+            lines.append(
+                f"Audit sealing during {name} (`manage.py audit_seal --loop` beside the server): "
+                f"{sealing.get('events')} events, wait from commit-time to sealed p50 "
+                f"{sealing.get('wait_p50_s')} s, p99 {sealing.get('wait_p99_s')} s, max "
+                f"{sealing.get('wait_max_s')} s; oldest unsealed event sampled every 0.2 s: max "
+                f"{sealing.get('backlog_max_s')} s; left unsealed {sealing.get('unsealed_after')}."
+            )
+            lines.append("")
     trips = results.get("round_trips", {})
     if trips:
         lines.append("## SQL round trips per request (in-process, same settings)")
@@ -238,7 +301,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("|---|---:|---:|---:|---:|")
         cells = dict(trips.get("endpoints", {}))
         if trips.get("submit"):
-            cells["submit (not a read: for information)"] = trips["submit"]
+            cells["submit (write: budget 12)"] = trips["submit"]
         for name, cell in cells.items():
             lines.append(
                 f"| {name} | {cell['round_trips']} | {cell['statements']} "

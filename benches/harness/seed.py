@@ -54,6 +54,8 @@ from apps.outbox.models import OutboxMessage  # noqa: E402
 LISTS = ("bench-lists", "bench-lists.localhost", "BL")
 OTHER = ("bench-other", "bench-other.localhost", "BO")
 SUBMIT = ("bench-submit", "bench-submit.localhost", "BS")
+# A second agency written at the same time as the first (nothing serialises across agencies).
+SUBMIT_B = ("bench-submit-b", "bench-submit-b.localhost", "BT")
 FILLER_PREFIX = "bench-m-"
 FORM = {
     "type": "object",
@@ -226,6 +228,37 @@ def drafts_reset(agency: Agency, service: Service, citizens: list[User], drafts:
     return len(made)
 
 
+def approvals_reset(
+    agency: Agency, service: Service, citizens: list[User], agent: User, count: int
+) -> list[Application]:
+    """``count`` applications in review assigned to ``agent``, ready to be approved.
+
+    Run after ``drafts_reset`` (which deletes every non-draft application of the agency).
+    """
+    now = timezone.now()
+    made = [
+        Application(
+            id=uuid.uuid4(),
+            service=service,
+            citizen=citizens[i % len(citizens)],
+            status="in_review",
+            reference=reference_format(prefix="AP", year=now.year, number=i + 1),
+            form_data=ANSWERS,
+            assignee=agent,
+            submitted_at=now,
+            due_at=now + timedelta(days=7),
+            version=3,
+            created_at=now,
+            updated_at=now,
+        )
+        for i in range(count)
+    ]
+    with schema_context(agency.schema_name), transaction.atomic():
+        Application.objects.bulk_create(made, batch_size=1000)
+    _entries(agency, made, {service.id: service})
+    return made
+
+
 def fillers_ensure(total: int) -> tuple[int, float]:
     """Filler agencies until ``total`` agencies exist. Returns (created, seconds)."""
     started = time.perf_counter()
@@ -262,6 +295,7 @@ def main() -> None:
     parser.add_argument("--applications", type=int, default=600)
     parser.add_argument("--drafts", type=int, default=6000)
     parser.add_argument("--agencies", type=int, default=200)
+    parser.add_argument("--approvals", type=int, default=3000)
     args = parser.parse_args()
     set_context(system_context("bench.seed"))
     started = time.perf_counter()
@@ -283,6 +317,10 @@ def main() -> None:
     list_services = services_ensure(lists, 12, documents=True)
     other_services = services_ensure(other, 3, documents=True)
     (submit_service,) = services_ensure(submit, 1, documents=False)
+    submit_b, _ = agency_ensure(SUBMIT_B[0], SUBMIT_B[1])
+    (submit_b_service,) = services_ensure(submit_b, 1, documents=False)
+    approver = person_ensure("bench-approver@bench.localhost")
+    membership_grant(user=approver, agency=submit, role=Role.AGENT)
     inserted = applications_ensure(
         lists, LISTS[2], list_services, citizens, agent,
         submitted=args.applications, in_review=100, approved=100,
@@ -291,8 +329,10 @@ def main() -> None:
         other, OTHER[2], other_services, citizens[:5], None, submitted=10, in_review=0, approved=5
     )
     drafts = drafts_reset(submit, submit_service, submitters, args.drafts)
+    drafts += drafts_reset(submit_b, submit_b_service, submitters, args.drafts // 2)
+    approvals = approvals_reset(submit, submit_service, submitters, approver, args.approvals)
     fillers, filler_seconds = fillers_ensure(args.agencies)
-    analyze((lists, other, submit))
+    analyze((lists, other, submit, submit_b))
 
     # The citizen whose cross-agency list is measured: applications in both agencies.
     me = citizens[0]
@@ -307,8 +347,28 @@ def main() -> None:
     drafts_path.write_text(
         "".join(f"{pk} {submitter_tokens[str(citizen)]}\n" for pk, citizen in draft_rows)
     )
+    with schema_context(submit_b.schema_name):
+        draft_b_rows = list(
+            Application.objects.filter(status="draft").values_list("id", "citizen_id")
+        )
+    drafts_b_path = args.out.with_name("drafts-b.txt")
+    drafts_b_path.write_text(
+        "".join(f"{pk} {submitter_tokens[str(citizen)]}\n" for pk, citizen in draft_b_rows)
+    )
+    approver_token = issue_user_tokens(
+        user=approver, kind=TokenKind.STAFF, agency=submit.schema_name, role=Role.AGENT
+    ).access
+    approvals_path = args.out.with_name("approvals.txt")
+    approvals_path.write_text("".join(f"{a.pk} {approver_token} {a.etag}\n" for a in approvals))
     state = {
-        "hosts": {"lists": LISTS[1], "other": OTHER[1], "submit": SUBMIT[1], "public": "localhost"},
+        "hosts": {
+            "lists": LISTS[1],
+            "other": OTHER[1],
+            "submit": SUBMIT[1],
+            "submit_b": SUBMIT_B[1],
+            "public": "localhost",
+        },
+        "schemas": {"submit": submit.schema_name, "submit_b": submit_b.schema_name},
         "tokens": {
             "agent": issue_user_tokens(
                 user=agent, kind=TokenKind.STAFF, agency=lists.schema_name, role=Role.AGENT
@@ -316,6 +376,8 @@ def main() -> None:
             "citizen": issue_user_tokens(user=me, kind=TokenKind.CITIZEN).access,
         },
         "drafts_file": str(drafts_path),
+        "drafts_b_file": str(drafts_b_path),
+        "approvals_file": str(approvals_path),
         "drafts": len(draft_rows),
         "counts": {
             "agencies": Agency.objects.exclude(schema_name="public").count(),

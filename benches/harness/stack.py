@@ -52,7 +52,18 @@ def var_dir() -> Path:
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
+    """A TCP port free on 127.0.0.1 right now (within ``BENCH_PORTS=LOW-HIGH`` when set)."""
+    ports = os.environ.get("BENCH_PORTS", "").strip()
+    if ports:
+        low, _, high = ports.partition("-")
+        for candidate in range(int(low), int(high or low) + 1):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", candidate))
+                except OSError:
+                    continue
+                return candidate
+        raise SystemExit(f"no free port in BENCH_PORTS={ports}")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

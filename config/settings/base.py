@@ -488,6 +488,12 @@ IDEMPOTENCY_INFLIGHT_TTL_SECONDS = env.int("IDEMPOTENCY_INFLIGHT_TTL_SECONDS", d
 # or a PKCS#8 PEM. Each schema signs with a key derived from it (docs/audit.md). Empty here:
 # dev and test settings set a fixed development key, production requires it.
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+# Seal audit events in the writer's transaction (serialises one agency's writes; tests) instead
+# of after commit (a kicked Celery task or ``manage.py audit_seal --loop``): docs/audit.md.
+AUDIT_SEAL_INLINE = env.bool("AUDIT_SEAL_INLINE", default=False)
+# Outside witness that co-signs the tree heads (e.g. the data-protection authority), or empty.
+AUDIT_WITNESS_URL = env.str("AUDIT_WITNESS_URL", default="")
+AUDIT_WITNESS_TIMEOUT_SECONDS = env.float("AUDIT_WITNESS_TIMEOUT_SECONDS", default=5.0)
 
 # --- Outbox, notifications, webhooks, certificates -------------------------------------------
 
@@ -605,6 +611,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "audit-verify-chains": {
         "task": "apps.audit.tasks.audit_verify_all",
         "schedule": env.int("AUDIT_VERIFY_INTERVAL_SECONDS", default=3600),
+    },
+    # Backstop of the after-commit kicks: seal every schema that still has events waiting.
+    "audit-seal": {
+        "task": "apps.audit.tasks.audit_seal_all",
+        "schedule": env.float("AUDIT_SEAL_INTERVAL_SECONDS", default=5.0),
     },
     # Sign the head of every audit chain once a day.
     "audit-daily-checkpoint": {

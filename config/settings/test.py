@@ -37,6 +37,8 @@ CERTIFICATE_SIGNING_KEY = "guichet-test-certificate-key"
 WEBHOOK_ALLOW_INSECURE_URLS = True
 KEYRING_ENCRYPTION_KEY = "guichet-test-keyring-key"
 KEYRING_AUTO_CREATE = True
+# Existing tests read an event's place at once; tests of the deferred sealer turn it off.
+AUDIT_SEAL_INLINE = True
 GUICHET_AGENCY_URL = "http://{domain}"
 # Short timeouts and backoff so fault tests take seconds, not minutes.
 WEBHOOK_CONNECT_TIMEOUT = 1.0

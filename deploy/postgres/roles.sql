@@ -11,7 +11,8 @@
 --        as it to migrate, create agencies (schemas cloned at run time) and restore them.
 -- app    what web, worker and beat connect as: it reads and writes rows, and nothing else. It
 --        cannot create or alter a schema or table, cannot switch a trigger off, and has only
---        SELECT and INSERT on the audit tables (apps/audit/protection.py revokes the rest from
+--        SELECT and INSERT on the audit tables, plus the sealing UPDATE of an event's place
+--        (apps/audit/protection.py revokes the rest from
 --        every role but the owner after each migration, creation or restore of a schema).
 --
 -- Default privileges give the app role its rights on every schema, table and sequence the

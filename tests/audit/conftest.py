@@ -75,7 +75,9 @@ def scratch_schema(django_db_setup: None, django_db_blocker: Any):
     with django_db_blocker.unblock():
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{name}"')
-            for table in ("audit_auditevent", "audit_auditcheckpoint"):
+            from apps.audit.protection import PROTECTED_TABLES
+
+            for table in PROTECTED_TABLES:
                 cursor.execute(
                     f'CREATE TABLE "{name}".{table} (LIKE agency_template.{table} INCLUDING ALL)'
                 )

@@ -51,10 +51,10 @@ def scratch_schema_in_transaction(db):
     """An empty agency-like schema created inside the test's transaction (rolled back)."""
     with connection.cursor() as cursor:
         cursor.execute('CREATE SCHEMA "audit_empty"')
-        cursor.execute(
-            'CREATE TABLE "audit_empty".audit_auditevent '
-            "(LIKE agency_template.audit_auditevent INCLUDING ALL)"
-        )
+        for table in ("audit_auditevent", "audit_audittreenode", "audit_audittreehead"):
+            cursor.execute(
+                f'CREATE TABLE "audit_empty".{table} (LIKE agency_template.{table} INCLUDING ALL)'
+            )
     return "audit_empty"
 
 

@@ -277,10 +277,13 @@ class CitizenApplicationViewSet(viewsets.ViewSet):
     @not_found_probe
     def submit(self, request: Request, pk: UUID) -> Response:
         StaffEmptyInputSerializer(data=request.data).is_valid(raise_exception=True)
-        services.application_submit(
+        application = services.application_submit(
             application_id=pk, citizen=_user(request), if_match=_if_match(request)
         )
-        return self._detail(request, pk)
+        # The service hands the application back with its documents and history (the new
+        # entry included): the answer costs no read after the reference is claimed.
+        body = CitizenApplicationOutputSerializer(application).data
+        return Response(body, headers={"ETag": application.etag})
 
     @extend_schema(
         operation_id="applications_withdraw",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Prefetch
+
 from apps.accounts.models import User
 from apps.applications.errors import ApplicationChanged, ApplicationNotFound
-from apps.applications.models import Application
+from apps.applications.models import Application, Attachment, HistoryEntry
 from apps.applications.workflow import STAFF_VISIBLE, Actor
 from apps.core.tenancy import current_schema
 from apps.directory.services import application_entry_upsert
@@ -31,18 +33,25 @@ def snapshot(application: Application) -> dict[str, Any]:
     return {field: getattr(application, field) for field in AUDITED_FIELDS}
 
 
-def application_lock(*, application_id: UUID, actor: User | None, role: str) -> Application:
+def application_lock(
+    *, application_id: UUID, actor: User | None, role: str, with_details: bool = False
+) -> Application:
     """The application, locked until the transaction ends, if ``actor`` may see it.
 
     A citizen sees only their own applications, staff every application but drafts; anything
-    else is "not found" (404), never "forbidden": it must not reveal that the id exists.
+    else is "not found" (404), never "forbidden": it must not reveal that the id exists. The
+    service and the citizen come with it (one query); ``with_details`` also loads its
+    documents and history (as the citizen's answer shows them).
     """
-    application = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("service")
-        .filter(pk=application_id)
-        .first()
+    queryset = Application.objects.select_for_update(of=("self",)).select_related(
+        "service", "citizen"
     )
+    if with_details:
+        queryset = queryset.prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")),
+            Prefetch("history", queryset=HistoryEntry.objects.order_by("occurred_at", "id")),
+        )
+    application = queryset.filter(pk=application_id).first()
     if application is None or not is_visible(application, actor=actor, role=role):
         raise ApplicationNotFound()
     return application

@@ -30,7 +30,7 @@ from apps.applications.errors import (
     TransitionNotAllowed,
 )
 from apps.applications.models import Application, HistoryEntry
-from apps.applications.references import reference_allocate
+from apps.applications.references import reference_claim
 from apps.applications.services.common import (
     application_lock,
     check_if_match,
@@ -51,8 +51,9 @@ from apps.applications.workflow import (
 from apps.audit.services import audit_changes, audit_record
 from apps.catalogue.calendar import add_working_days
 from apps.catalogue.validation import form_data_errors
+from apps.core.batching import deferred, late_value, pipelined_writes, resolved
 from apps.core.tenancy import current_schema
-from apps.notifications.dispatch import application_event_dispatch
+from apps.notifications.dispatch import application_event_dispatch, application_event_prepare
 from apps.payments.gate import fee_is_due
 
 MAX_REASON_CHARS = 5000
@@ -92,7 +93,7 @@ def _check_submittable(application: Application) -> None:
     errors = form_errors_for(application, application.form_data)
     if errors:
         raise FormDataInvalid(errors=errors)
-    attached = set(application.attachments.values_list("document_type", flat=True))
+    attached = {attachment.document_type for attachment in application.attachments.all()}
     missing = {
         f"attachments.{item['code']}": [_("This document is required.")]
         for item in service.document_types or []
@@ -136,7 +137,7 @@ def _apply_assignment(
     if transition.assignment is Assignment.SELF:
         if application.assignee_id not in (None, actor.pk):
             raise AlreadyAssigned()
-        application.assignee = actor
+        application.assignee_id = actor.pk  # the id only: a token's user is not loaded
     elif transition.assignment is Assignment.GIVEN:
         assignee = _assignable(assignee_id)
         if transition.target is None and assignee.pk == application.assignee_id:
@@ -158,7 +159,7 @@ def _apply_effects(
     action = transition.action
     if action == "submit":
         _check_submittable(application)
-        application.reference = reference_allocate(at=now)
+        # The reference is claimed last (``application_transition``): its counter is locked.
         application.submitted_at = now
     if action in RELEASES_TO_AGENCY:
         application.due_at = add_working_days(now, application.service.sla_working_days)
@@ -174,6 +175,22 @@ def _apply_effects(
     elif action in ("approve", "reject"):
         application.decided_at = now
         application.decision_reason = reason
+
+
+# What a transition writes to the application row (one UPDATE, sent with the other writes).
+SAVED_FIELDS = (
+    "reference",
+    "status",
+    "form_data",
+    "assignee_id",
+    "submitted_at",
+    "due_at",
+    "decided_at",
+    "decision_reason",
+    "info_request",
+    "version",
+    "updated_at",
+)
 
 
 @transaction.atomic
@@ -195,11 +212,48 @@ def application_transition(
     ``precondition_required``, stale is 412 ``precondition_failed``; concurrent decisions queue
     on the row lock, so exactly one of them wins. Raises the errors of
     ``apps.applications.errors``; nothing is written when one is raised.
+
+    Round trips (benches/README.md, "Writes"): every read comes first (the locked row with its
+    service, citizen, documents and history; holidays; webhook subscriptions), then the
+    reference of a submit is claimed (the agency's one serialised statement), then the writes
+    (row, history, audit event, index, outbox) are queued with a placeholder for the reference,
+    which is claimed right before they are sent in one round trip with the caller's next
+    statement or at the end (``apps.core.batching``). The returned application carries its
+    documents and history (with the new entry), so the answer needs no further read.
     """
+    with pipelined_writes():
+        application = _transition(
+            application_id=application_id,
+            action=action,
+            actor=actor,
+            role=role,
+            reason=reason,
+            assignee_id=assignee_id,
+            if_match=if_match,
+            form_data=form_data,
+        )
+    # Sent (when this block was the outermost): the reference's placeholder has its value.
+    application.reference = resolved(application.reference)
+    return application
+
+
+def _transition(
+    *,
+    application_id: UUID,
+    action: str,
+    actor: User,
+    role: str,
+    reason: str | None,
+    assignee_id: UUID | None,
+    if_match: str | None,
+    form_data: dict[str, Any] | None,
+) -> Application:
     transition = transition_get(action)
     if transition is None:
         raise ValueError(f"unknown transition {action!r}")
-    application = application_lock(application_id=application_id, actor=actor, role=role)
+    application = application_lock(
+        application_id=application_id, actor=actor, role=role, with_details=action == "submit"
+    )
     if role not in transition.roles:
         raise TransitionForbidden()
     if transition.by_staff and not if_match:
@@ -223,14 +277,22 @@ def application_transition(
         application.due_at = None  # the agency's deadline starts once the fee is settled
     application.version += 1
     application.updated_at = now
-    application.save()
+    prepared = application_event_prepare(application=application, event=transition.event)
+    if transition.action == "submit":
+        # Claimed when the writes are sent (``apps.core.batching.late_value``): the counter's
+        # row is locked for the claim, one round trip of writes and the commit, nothing more.
+        application.reference = late_value(lambda: reference_claim(at=now))
+    with deferred():
+        Application.objects.filter(pk=application.pk).update(
+            **{field: getattr(application, field) for field in SAVED_FIELDS}
+        )
 
-    HistoryEntry.objects.create(
+    entry = HistoryEntry.objects.create(
         application=application,
         action=transition.action,
         from_status=from_status,
         to_status=application.status,
-        actor=actor,
+        actor_id=actor.pk,
         actor_role=role,
         assignee_id=application.assignee_id,
         reason=text,
@@ -249,7 +311,12 @@ def application_transition(
     )
     entry_sync(application)
     # Notifications, webhook events and the certificate job: outbox rows of this transaction.
-    application_event_dispatch(application=application, event=transition.event, actor_id=actor.pk)
+    application_event_dispatch(
+        application=application, event=transition.event, actor_id=actor.pk, prepared=prepared
+    )
+    cached = getattr(application, "_prefetched_objects_cache", {}).get("history")
+    if cached is not None and cached._result_cache is not None:
+        cached._result_cache.append(entry)
     return application
 
 

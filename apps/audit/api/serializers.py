@@ -94,3 +94,95 @@ class AuditPublicKeyOutputSerializer(serializers.Serializer):
     key_id = serializers.CharField(help_text=_("First 16 hex digits of SHA-256(raw public key)."))
     public_key = serializers.CharField(help_text=_("The 32 raw key bytes, base64."))
     public_key_pem = serializers.CharField(help_text=_("SubjectPublicKeyInfo PEM."))
+
+
+class WitnessSignatureOutputSerializer(serializers.Serializer):
+    """An outside witness's co-signature of a tree head."""
+
+    witness = serializers.CharField(help_text=_("Name the witness gives itself."))
+    key_id = serializers.CharField(help_text=_("Identifier of the witness's key."))
+    signature = serializers.CharField(
+        help_text=_("The witness's Ed25519 signature (base64) of the same tree-head message.")
+    )
+    received_at = serializers.DateTimeField(help_text=_("When the co-signature arrived."))
+
+
+class TreeHeadOutputSerializer(serializers.Serializer):
+    """A signed tree head: the message that is signed, its signature and co-signatures."""
+
+    v = serializers.IntegerField(help_text=_("Format version (1)."))
+    type = serializers.CharField(help_text=_("Always `guichet.audit.tree_head`."))
+    schema = serializers.CharField(help_text=_("Schema of the agency whose log this is."))
+    tree_size = serializers.IntegerField(help_text=_("Number of events (leaves) covered."))
+    root_hash = serializers.CharField(
+        help_text=_("RFC 9162 Merkle tree hash of those events, 64 hex digits.")
+    )
+    timestamp = serializers.CharField(help_text=_("When it was signed (UTC, microseconds)."))
+    key_id = serializers.CharField(
+        help_text=_("Identifier of the platform's audit key that signed it (see audit keys).")
+    )
+    signature = serializers.CharField(
+        help_text=_("Ed25519 signature (base64) of the canonical JSON of the fields above.")
+    )
+    witness_signatures = WitnessSignatureOutputSerializer(
+        many=True, help_text=_("Co-signatures of outside witnesses, if any.")
+    )
+
+
+class InclusionProofOutputSerializer(serializers.Serializer):
+    """The proof that one event is in the agency's log."""
+
+    event = serializers.JSONField(
+        help_text=_("The event's canonical record (its `hash` is the Merkle leaf).")
+    )
+    leaf_index = serializers.IntegerField(help_text=_("The leaf's index (sequence - 1)."))
+    tree_size = serializers.IntegerField(help_text=_("Size of the tree the proof is for."))
+    audit_path = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("RFC 9162 audit path: sibling hashes, leaf side first, 64 hex digits each."),
+    )
+    tree_head = TreeHeadOutputSerializer(help_text=_("The signed tree head proved against."))
+
+
+class ConsistencyProofOutputSerializer(serializers.Serializer):
+    """The proof that a later tree head extends an earlier one (the log only grew)."""
+
+    first = serializers.IntegerField(help_text=_("Size of the earlier tree."))
+    second = serializers.IntegerField(help_text=_("Size of the later tree."))
+    proof = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("RFC 9162 consistency proof, 64 hex digits each."),
+    )
+    first_tree_head = TreeHeadOutputSerializer(help_text=_("The signed head of size `first`."))
+    second_tree_head = TreeHeadOutputSerializer(help_text=_("The signed head of size `second`."))
+
+
+class TreeHeadQueryInputSerializer(StrictInputSerializer):
+    """Which tree head: the latest by default."""
+
+    tree_size = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Size of the tree head wanted (default latest).")
+    )
+
+
+class ConsistencyQueryInputSerializer(StrictInputSerializer):
+    """The two tree sizes to prove consistent."""
+
+    first = serializers.IntegerField(min_value=1, help_text=_("Size of the earlier tree head."))
+    second = serializers.IntegerField(min_value=1, help_text=_("Size of the later tree head."))
+
+
+class AuditKeyOutputSerializer(serializers.Serializer):
+    """One key of the platform's audit key ring, with its history."""
+
+    kid = serializers.CharField(help_text=_("Key identifier, as in `key_id` of a tree head."))
+    algorithm = serializers.CharField(help_text=_("Signature algorithm (EdDSA: Ed25519)."))
+    public_key = serializers.CharField(help_text=_("Raw Ed25519 public key, base64."))
+    public_key_pem = serializers.CharField(help_text=_("The same key as a PEM public key."))
+    status = serializers.CharField(
+        help_text=_("active (signs now), verifying or retired (signed earlier heads only).")
+    )
+    created_at = serializers.DateTimeField(help_text=_("When the key was made."))
+    retired_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When it stopped signing for good, if it did.")
+    )

@@ -1,6 +1,10 @@
-"""The audit API of an agency: events (auditors), export (auditors), public key (anyone)."""
+"""The audit API of an agency: events and export (auditors), public keys, signed tree heads and
+consistency proofs (anyone), inclusion proofs (auditors; citizens for their own files)."""
 
 from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -8,25 +12,40 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from apps.accounts.models import Role
-from apps.accounts.permissions import staff_with_roles
+from apps.accounts.models import Role, SigningKey
+from apps.accounts.permissions import IsCitizen, staff_with_roles
 from apps.audit.api.filters import AuditEventFilter
 from apps.audit.api.renderers import NDJSON, NDJSONRenderer
 from apps.audit.api.serializers import (
     AuditEventOutputSerializer,
     AuditExportQueryInputSerializer,
+    AuditKeyOutputSerializer,
     AuditPublicKeyOutputSerializer,
+    ConsistencyProofOutputSerializer,
+    ConsistencyQueryInputSerializer,
+    InclusionProofOutputSerializer,
+    TreeHeadOutputSerializer,
+    TreeHeadQueryInputSerializer,
 )
 from apps.audit.export import audit_export_start
+from apps.audit.keys import audit_key_history
+from apps.audit.proofs import (
+    AuditEventNotFound,
+    audit_event_for_proof,
+    consistency_proof,
+    inclusion_proof,
+    tree_head_get,
+    tree_head_public,
+)
 from apps.audit.selectors import audit_event_list
 from apps.audit.signing import ALGORITHM, schema_key
-from apps.core.openapi import PROBLEM_RESPONSES
-from apps.core.pagination import CursorPagination
+from apps.core.openapi import PROBLEM_RESPONSES, problem
+from apps.core.pagination import CursorPagination, PageNumberPagination
 from apps.core.renderers import JSONRenderer
 from apps.core.tenancy import current_schema
 
@@ -132,3 +151,143 @@ class AuditPublicKeyViewSet(viewsets.ViewSet):
             "public_key_pem": key.public_pem,
         }
         return Response(AuditPublicKeyOutputSerializer(body).data)
+
+
+# --- The Merkle log: tree heads, proofs, keys --------------------------------------------------
+
+
+def _query(serializer_class: type, request: Request) -> dict[str, Any]:
+    params = request.query_params.dict()
+    params.pop(api_settings.URL_FORMAT_OVERRIDE or "format", None)
+    query = serializer_class(data=params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+class AuditTreeHeadViewSet(viewsets.ViewSet):
+    """The agency's latest signed tree head (public: outsiders check the log with it)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        operation_id="audit_tree_head",
+        summary=_("The agency's latest signed tree head (RFC 9162 style)"),
+        description=_(
+            "Signed with the platform's audit key (`key_id`, see the audit keys); co-signed by "
+            "the outside witness when one is configured. docs/audit.md shows how to check it."
+        ),
+        parameters=[TreeHeadQueryInputSerializer],
+        responses={
+            200: TreeHeadOutputSerializer,
+            404: problem(_("No signed tree head (of that size) yet (audit_tree_head_not_found).")),
+            **PROBLEM_RESPONSES,
+        },
+        auth=[],
+        tags=["audit"],
+    )
+    def retrieve(self, request: Request) -> Response:
+        query = _query(TreeHeadQueryInputSerializer, request)
+        head = tree_head_get(tree_size=query.get("tree_size"))
+        return Response(TreeHeadOutputSerializer(tree_head_public(head)).data)
+
+
+class AuditConsistencyViewSet(viewsets.ViewSet):
+    """Proof that a later tree head extends an earlier one (public: hashes only)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        operation_id="audit_consistency_proof",
+        summary=_("Prove that the log only grew between two signed tree heads"),
+        parameters=[ConsistencyQueryInputSerializer],
+        responses={
+            200: ConsistencyProofOutputSerializer,
+            404: problem(_("No signed tree head of one of the sizes (audit_tree_head_not_found).")),
+            **PROBLEM_RESPONSES,
+        },
+        auth=[],
+        tags=["audit"],
+    )
+    def retrieve(self, request: Request) -> Response:
+        query = _query(ConsistencyQueryInputSerializer, request)
+        proof = consistency_proof(first=query["first"], second=query["second"])
+        return Response(ConsistencyProofOutputSerializer(proof).data)
+
+
+class CanProveEvent(BasePermission):
+    """Auditors and agency admins for any event; a citizen for the events of their own files."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return IsAuditReader().has_permission(request, view) or IsCitizen().has_permission(
+            request, view
+        )
+
+
+class AuditInclusionViewSet(viewsets.ViewSet):
+    """Proof that one event is in the agency's log."""
+
+    permission_classes = (CanProveEvent,)
+
+    @extend_schema(
+        operation_id="audit_inclusion_proof",
+        summary=_("Prove that an event is in the agency's audit log"),
+        description=_(
+            "Auditors and agency administrators for any event of their agency; a citizen for "
+            "the events of their own applications (404 for any other). The event's canonical "
+            "record, its audit path and the signed tree head: docs/audit.md shows how to check "
+            "them with the public keys only."
+        ),
+        parameters=[TreeHeadQueryInputSerializer],
+        responses={200: InclusionProofOutputSerializer, **PROBLEM_RESPONSES},
+        tags=["audit"],
+    )
+    def retrieve(self, request: Request, event_id: UUID) -> Response:
+        query = _query(TreeHeadQueryInputSerializer, request)
+        event = audit_event_for_proof(event_id=event_id)
+        if not IsAuditReader().has_permission(request, self) and not _own_application_event(
+            event, request.user.pk
+        ):
+            raise AuditEventNotFound(_("No audit event with this id."))
+        proof = inclusion_proof(event=event, tree_size=query.get("tree_size"))
+        return Response(InclusionProofOutputSerializer(proof).data)
+
+
+def _own_application_event(event: Any, citizen_id: Any) -> bool:
+    from apps.applications.models import Application
+
+    if event.target_type != "application" or not event.target_id:
+        return False
+    try:
+        application_id = UUID(str(event.target_id))
+    except ValueError:
+        return False
+    return Application.objects.filter(pk=application_id, citizen_id=citizen_id).exists()
+
+
+class AuditKeyViewSet(viewsets.GenericViewSet):
+    """Every key that ever signed tree heads, with its history (public)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    pagination_class = PageNumberPagination
+    serializer_class = AuditKeyOutputSerializer
+    queryset = SigningKey.objects.none()  # for the schema generator: the list is built by hand
+
+    @extend_schema(
+        operation_id="audit_keys",
+        summary=_("The platform's audit keys and their history"),
+        description=_(
+            "Tree heads name the key that signed them (`key_id`); a rotated or retired key "
+            "stays listed so that heads it signed still verify."
+        ),
+        responses={200: AuditKeyOutputSerializer(many=True)},
+        auth=[],
+        tags=["audit"],
+    )
+    def list(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(audit_key_history(), request, view=self)
+        body = AuditKeyOutputSerializer(page, many=True).data
+        return paginator.get_paginated_response(body)

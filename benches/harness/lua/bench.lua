@@ -2,7 +2,9 @@
 -- because wrk decides whether a script paces requests (defines `delay`) when it loads it:
 --   BENCH_WRK_INTERVAL_MS  per-thread interval between request starts (0 or unset: closed loop)
 --   BENCH_WRK_THREADS      wrk's -t, to split the submit ids between threads
---   BENCH_WRK_IDS          file of "<application id> <citizen access token>" lines: POST submit
+--   BENCH_WRK_IDS          file of "<application id> <access token> [etag]" lines: one POST each
+--   BENCH_WRK_PATH         the POST path, "{id}" replaced by the line's id (default: submit);
+--                          a line's etag, when there is one, is sent as If-Match
 --   BENCH_WRK_NONCE        makes every Idempotency-Key of the run unique
 -- The summary is printed as one line "WRKJSON {...}" (latencies in microseconds).
 
@@ -19,6 +21,8 @@ end
 
 local interval = tonumber(os.getenv("BENCH_WRK_INTERVAL_MS") or "0") or 0
 local ids_file = os.getenv("BENCH_WRK_IDS")
+local path_template = os.getenv("BENCH_WRK_PATH") or ""
+if path_template == "" then path_template = "/api/v1/applications/{id}/submit/" end
 local nonce = os.getenv("BENCH_WRK_NONCE") or "0"
 local nthreads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1") or 1
 
@@ -38,8 +42,8 @@ function init(args)
     local line_number = 0
     for line in io.lines(ids_file) do
       if line_number % nthreads == thread_index then
-        local id, token = line:match("^(%S+)%s+(%S+)$")
-        if id then items[#items + 1] = { id = id, token = token } end
+        local id, token, etag = line:match("^(%S+)%s+(%S+)%s*(%S*)$")
+        if id then items[#items + 1] = { id = id, token = token, etag = etag } end
       end
       line_number = line_number + 1
     end
@@ -68,10 +72,12 @@ if ids_file and ids_file ~= "" then
       ["Content-Type"] = "application/json",
       ["Idempotency-Key"] = string.format("bench-%s-%d-%d", nonce, thread_index, counter),
     }
+    if item.etag and item.etag ~= "" then headers["If-Match"] = item.etag end
     for name, value in pairs(wrk.headers) do
       if name ~= "Authorization" then headers[name] = value end
     end
-    return wrk.format("POST", "/api/v1/applications/" .. item.id .. "/submit/", headers, "{}")
+    local path = string.gsub(path_template, "{id}", item.id)
+    return wrk.format("POST", path, headers, "{}")
   end
 end
 
