@@ -6,18 +6,18 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from apps.agencies.models import Domain
+from apps.applications import clock
 from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
-from apps.applications.workflow import OPEN, STAFF_VISIBLE
+from apps.applications.workflow import STAFF_VISIBLE
 from apps.directory.models import ApplicationEntry
 from apps.directory.selectors import application_entry_list_for_citizen
 
 
 def overdue_q(now: datetime | None = None) -> Q:
-    """Open applications whose deadline has passed."""
-    return Q(status__in=sorted(OPEN), due_at__lt=now or timezone.now())
+    """Applications whose clock runs and whose deadline has passed (``apps.applications.clock``)."""
+    return clock.overdue_q(now)
 
 
 # --- Citizens --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Membership, User
+from apps.applications.clock import clock_apply
 from apps.applications.errors import (
     AlreadyAssigned,
     AssigneeInvalid,
@@ -208,6 +209,7 @@ def application_transition(
     from_status = application.status
     _apply_assignment(transition, application, actor=actor, assignee_id=assignee_id)
     _apply_effects(transition, application, reason=text, form_data=form_data, now=now)
+    clock_apply(application, target=transition.target, now=now)
     if transition.target is not None:
         application.status = transition.target
     application.version += 1
