@@ -162,3 +162,19 @@ def application_search(queryset: QuerySet[Application], term: str) -> QuerySet[A
             match |= Q(citizen__email__icontains=word)
         queryset = queryset.filter(match)
     return queryset
+
+
+def application_references(*, application_ids: list[str]) -> dict[str, str]:
+    """``{id: reference}`` of these applications of the current agency (one query)."""
+    rows = Application.objects.filter(pk__in=application_ids).values_list("pk", "reference")
+    return {str(pk): reference or str(pk) for pk, reference in rows}
+
+
+def application_id_for_reference(reference: str) -> str | None:
+    """The id of the application with this reference (case ignored) in this agency, or None."""
+    found = (
+        Application.objects.filter(reference__iexact=reference.strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return str(found) if found is not None else None
