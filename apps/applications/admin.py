@@ -114,7 +114,8 @@ class StateFilter(DefaultedFilter):
     parameter_name = "state"
 
     def default(self, request: HttpRequest) -> str:
-        return "open"
+        # A search (a citizen on the phone) looks at every file, open or not.
+        return "all" if request.GET.get("q") else "open"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("open", _("Open")), ("done", _("Decided or closed")), ("all", _("All files"))]
@@ -160,6 +161,8 @@ class AssigneeFilter(DefaultedFilter):
     parameter_name = "assigned"
 
     def default(self, request: HttpRequest) -> str:
+        if request.GET.get("q"):
+            return "all"  # a search looks at every file, whoever holds it
         return "me" if console_role(request) == Role.AGENT else "all"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
@@ -257,6 +260,14 @@ class InternalNoteInline(RoleAdminMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[InternalNote]:
         return super().get_queryset(request).select_related("author")
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "body":
+            # The table's column header is not a label: name the field for screen readers.
+            kwargs["widget"] = forms.Textarea(
+                attrs={"rows": 3, "aria-label": gettext("New internal note")}
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Existing notes are read-only; the inline still shows (and adds) for workers.
         return self._role_allows(request, WORKERS) if obj is None else False
@@ -341,7 +352,12 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        context = {"title": gettext("Applications"), **(extra_context or {})}
+        context = {
+            "title": gettext("Applications"),
+            # Every column at 1366 px: the breadcrumbs lead home, the page list would eat 300 px.
+            "is_nav_sidebar_enabled": False,
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context=context)
 
     def history_view(
@@ -390,7 +406,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
         shown = timezone.localtime(application.due_at).strftime("%d/%m/%Y %H:%M")
         if application.status == Status.INFO_REQUESTED:
             return format_html(
-                '<span class="deadline waiting">{}<br><small>⏸ {}</small></span>',
+                '<span class="deadline waiting">{}<br><small>{}</small></span>',
                 shown,
                 gettext("clock stopped"),
             )
@@ -419,6 +435,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
             services.application_view_record(application=application)
         context = {
             **(extra_context or {}),
+            "is_nav_sidebar_enabled": False,
             "application": application,
             "answers": answer_rows(application.service.form_schema, application.form_data),
             "attachments": [

@@ -199,6 +199,7 @@ class AuditEventAdmin(ReadOnlyAuditAdmin):
         query = request.GET.urlencode()
         context = {
             "title": gettext("Audit trail"),
+            "is_nav_sidebar_enabled": False,  # every column at 1366 px
             "csv_url": reverse("admin:audit_auditevent_export_csv")
             + (f"?{query}" if query else ""),
             "jsonl_url": reverse("admin:audit_auditevent_export_jsonl"),

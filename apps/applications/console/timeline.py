@@ -35,6 +35,7 @@ OUTBOX_STATUS_LABELS: dict[str, Any] = {
     "dead": _("failed"),
 }
 HISTORY_TITLES: dict[str, Any] = {
+    "create": _("Draft created"),
     "submit": _("Application submitted"),
     "withdraw": _("Withdrawn by the citizen"),
     "take": _("Taken"),
