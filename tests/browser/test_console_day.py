@@ -83,14 +83,6 @@ def shots(tmp_path: Path) -> Path:
 def look(page: Any, shots: Path, name: str) -> None:
     """Screenshot, no clipped table, no serious accessibility violation."""
     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-    print(
-        name,
-        page.evaluate("""() => { const f = document.querySelector('#changelist-form'); if (!f) return null;
-      const r = f.getBoundingClientRect(); const out = [];
-      for (const el of f.querySelectorAll('*')) { const b = el.getBoundingClientRect();
-        if (b.right > r.right + 1) out.push(el.tagName + '.' + el.className + '#' + el.id + ' ' + b.right + '>' + r.right); }
-      return out.slice(0, 10); }"""),
-    )
     assert page.evaluate(CLIPPED) == [], name
     violations = axe_violations(page)
     assert not violations, f"{name}:\n{describe(violations)}"
