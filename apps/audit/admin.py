@@ -93,7 +93,9 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        codes = model_admin.get_queryset(request).values_list("action", flat=True).distinct()
+        codes = (
+            model_admin.get_queryset(request).order_by().values_list("action", flat=True).distinct()
+        )
         return sorted(((code, action_label(code)) for code in codes), key=lambda item: item[1])
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:

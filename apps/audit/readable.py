@@ -38,7 +38,7 @@ class Names:
         """``Name (role)``, or the kind of actor when it is not a person."""
         if event.actor_type == "user" and event.actor_id:
             name = self.people.get(event.actor_id, event.actor_id)
-        elif event.actor_id:
+        elif event.actor_id and event.actor_id != event.actor_type:
             name = f"{actor_type_label(event.actor_type)} {event.actor_id}"
         else:
             name = actor_type_label(event.actor_type)

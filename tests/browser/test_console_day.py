@@ -171,7 +171,7 @@ def test_the_agents_day(page, live_url, console_login, day, shots, tokens):
 
     # Decide, with a reason.
     page.reload()
-    assert "suspendu" not in page.inner_text(".console-clock")
+    assert "jours ouvrés" in page.inner_text(".console-clock")
     page.get_by_role("link", name="M'assigner").click()
     page.click("input[type=submit]")
     page.get_by_role("link", name="Rejeter", exact=True).click()

@@ -40,7 +40,7 @@ def bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Series]) ->
         parts.append(
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#d0d7de" stroke-width="1"/>'
-            f'<text x="{MARGIN_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'<text x="{MARGIN_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="13" '
             f'fill="#333">{value}</text>'
         )
     for index, label in enumerate(labels):
@@ -58,7 +58,7 @@ def bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Series]) ->
         if index % 2 == 0 or len(labels) <= 6:
             parts.append(
                 f'<text x="{x0 + group_w / 2 - 3:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 16}" '
-                f'text-anchor="middle" font-size="11" fill="#333">{escape(label)}</text>'
+                f'text-anchor="middle" font-size="13" fill="#333">{escape(label)}</text>'
             )
     description = "; ".join(
         f"{one.name}: "

@@ -61,8 +61,8 @@ def console_dashboard(context: dict[str, Any]) -> dict[str, Any]:
                 title=_("Submitted and decided applications per week (12 weeks)"),
                 labels=labels,
                 series=[
-                    charts.Series(_("Submitted"), [week.submitted for week in weeks]),
-                    charts.Series(_("Decided"), [week.decided for week in weeks]),
+                    charts.Series(_("Submissions"), [week.submitted for week in weeks]),
+                    charts.Series(_("Decisions"), [week.decided for week in weeks]),
                 ],
             ),
             colours=charts.SERIES_COLOURS,
@@ -78,3 +78,12 @@ def console_dashboard(context: dict[str, Any]) -> dict[str, Any]:
         return result
     result["audit_url"] = reverse("admin:audit_auditevent_changelist")
     return result
+
+
+@register.simple_tag(takes_context=True)
+def console_home_title(context: dict[str, Any]) -> str:
+    """ "Tableau de bord" for a member of the agency, the site's own title elsewhere."""
+    request = context.get("request")
+    if request is not None and console_role(request) is not None:
+        return _("Dashboard")
+    return str(context.get("title") or "")
