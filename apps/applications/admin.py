@@ -685,6 +685,10 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
         user, role = console_actor(request)
         if role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN):
             raise PermissionDenied
+        queryset = queryset.filter(status__in=sorted(OPEN))  # decided files stay where they are
+        if not queryset.exists():
+            messages.warning(request, gettext("Select open applications to assign them."))
+            return None
         form = BulkAssignForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             assignee = form.cleaned_data["assignee"]

@@ -339,3 +339,18 @@ def test_bad_statistics_parameters_change_nothing(console, service_a):
     assert response.status_code == 302
     with schema_context("agence_a"):
         assert not audit_event_list().filter(action="applications.statistics_exported").exists()
+
+
+def test_bulk_assignment_leaves_decided_files_alone(console, in_state, service_a):
+    _, client = console(Role.SUPERVISOR)
+    decided = in_state("rejected")
+    before = stored(decided).assignee_id
+
+    response = client.post(
+        f"{QUEUE}?state=all",
+        {"action": "assign_selected", "_selected_action": [str(decided.pk)]},
+        follow=True,
+    )
+
+    assert "Sélectionnez des demandes ouvertes" in response.content.decode()
+    assert stored(decided).assignee_id == before

@@ -215,7 +215,7 @@ def test_the_supervisors_pages(page, live_url, console_login, day, shots):
     assert page.locator("#result_list tbody tr").count() == 3
     look(page, shots, "08-supervisor-queue")
 
-    page.check("#result_list tbody tr:first-child input.action-select")
+    page.check("#result_list tbody tr:last-child input.action-select")
     page.select_option("select[name=action]", "assign_selected")
     page.click("button[name=index]")
     look(page, shots, "09-bulk-assign")
