@@ -134,6 +134,7 @@ def application_search(queryset: QuerySet[Application], term: str) -> QuerySet[A
     dots and ``+`` ignored, at least four) matches inside the phone number; a word with ``@``
     matches inside the e-mail address.
     """
+    term = term.replace("\x00", "")  # PostgreSQL text never holds NUL: search without it
     words = [word for word in term.split() if word]
     if not words:
         return queryset
@@ -173,7 +174,7 @@ def application_references(*, application_ids: list[str]) -> dict[str, str]:
 def application_id_for_reference(reference: str) -> str | None:
     """The id of the application with this reference (case ignored) in this agency, or None."""
     found = (
-        Application.objects.filter(reference__iexact=reference.strip())
+        Application.objects.filter(reference__iexact=reference.replace("\x00", "").strip())
         .values_list("pk", flat=True)
         .first()
     )

@@ -77,7 +77,7 @@ class ReferenceFilter(TextInputFilter):
     parameter_name = "reference"
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = (self.value() or "").strip()
+        value = (self.value() or "").replace("\x00", "").strip()
         if not value or current_schema() == get_public_schema_name():
             return queryset
         from apps.applications.selectors import application_id_for_reference

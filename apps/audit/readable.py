@@ -94,7 +94,7 @@ def person_ids_matching(text: str) -> list[str]:
     from apps.accounts.models import User
     from apps.applications.selectors import fold
 
-    term = text.strip()
+    term = text.replace("\x00", "").strip()
     if not term:
         return []
     folded = Lower(

@@ -354,3 +354,14 @@ def test_bulk_assignment_leaves_decided_files_alone(console, in_state, service_a
 
     assert "Sélectionnez des demandes ouvertes" in response.content.decode()
     assert stored(decided).assignee_id == before
+
+
+def test_hostile_search_and_filters_answer_normally(console, in_state, service_a):
+    _, client = console(Role.AUDITOR)
+    in_state("submitted")
+
+    queue = client.get(QUEUE, {"q": "a\x00b"})
+    trail = client.get("/admin/audit/auditevent/", {"reference": "\x00", "person": "x\x00"})
+
+    assert queue.status_code == 200
+    assert trail.status_code == 200
