@@ -270,7 +270,7 @@ def test_the_home_page_runs_a_fixed_number_of_queries(console, in_state, service
 
     with CaptureQueriesContext(connection) as few:
         client.get("/admin/")
-    for _ in range(12):
+    for _ in range(5):
         in_state("in_review", agent=user if role == Role.AGENT else None)
     with CaptureQueriesContext(connection) as many:
         client.get("/admin/")
