@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
@@ -19,6 +20,7 @@ class AccountsConfig(AppConfig):
 
     name = "apps.accounts"
     label = "accounts"
+    verbose_name = _("People and access")
     default_auto_field = "django.db.models.BigAutoField"
 
 

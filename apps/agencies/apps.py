@@ -1,6 +1,7 @@
 """Agencies (tenants) and their host names."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AgenciesConfig(AppConfig):
@@ -8,6 +9,7 @@ class AgenciesConfig(AppConfig):
 
     name = "apps.agencies"
     label = "agencies"
+    verbose_name = _("Agencies")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -8,11 +8,13 @@ ETag it showed, so a decision on a page someone else changed meanwhile is refuse
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
@@ -22,6 +24,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBase,
     HttpResponseRedirect,
+    StreamingHttpResponse,
 )
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -33,13 +36,17 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.admin_site import RoleAdminMixin, console_role
 from apps.accounts.models import Membership, Role, User
-from apps.applications import selectors, services
+from apps.applications import clock, selectors, services
 from apps.applications.answers import answer_rows
 from apps.applications.api.views import attachment_file_response
+from apps.applications.console.statistics import PERIODS, statistics_csv
+from apps.applications.console.timeline import application_timeline, person_name
 from apps.applications.errors import AttachmentNotFound
 from apps.applications.models import Application, InternalNote, ReferenceSequence
 from apps.applications.references import PREFIX_RE, reference_prefix_set
 from apps.applications.workflow import (
+    CLOCK_RUNNING,
+    OPEN,
     STAFF_VISIBLE,
     STAFF_WORKERS,
     Assignment,
@@ -48,11 +55,13 @@ from apps.applications.workflow import (
     actions_available,
     transition_get,
 )
+from apps.audit.services import audit_record
 from apps.core.context import bind_actor
 from apps.core.errors import ApplicationError
 from apps.core.tenancy import current_schema
 
 WORKERS = frozenset({Role.AGENT, Role.SUPERVISOR, Role.AGENCY_ADMIN})
+STATISTICS_ROLES = frozenset({Role.SUPERVISOR, Role.AGENCY_ADMIN, Role.AUDITOR})
 FORM_ACTIONS = ("take", "assign", "reassign", "request_info", "approve", "reject", "close")
 
 
@@ -67,6 +76,26 @@ def console_actor(request: HttpRequest) -> tuple[User, str]:
 # --- Filters ---------------------------------------------------------------------------------
 
 
+class DefaultedFilter(admin.SimpleListFilter):
+    """A filter with a default choice instead of Django's "All" (which is one of the choices)."""
+
+    def default(self, request: HttpRequest) -> str:
+        raise NotImplementedError
+
+    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        if self.parameter_name not in self.used_parameters:
+            self.used_parameters[str(self.parameter_name)] = self.default(request)
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
 class StatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
@@ -78,27 +107,66 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset.filter(status=self.value()) if self.value() else queryset
 
 
+class StateFilter(DefaultedFilter):
+    """Open files by default; decided and closed ones only when asked."""
+
+    title = _("files")
+    parameter_name = "state"
+
+    def default(self, request: HttpRequest) -> str:
+        # A search (a citizen on the phone) looks at every file, open or not.
+        return "all" if request.GET.get("q") else "open"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("open", _("Open")), ("done", _("Decided or closed")), ("all", _("All files"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if request.GET.get("status"):
+            return queryset  # a status chosen explicitly wins
+        if self.value() == "open":
+            return queryset.filter(status__in=sorted(OPEN))
+        if self.value() == "done":
+            return queryset.exclude(status__in=sorted(OPEN))
+        return queryset
+
+
 class OverdueFilter(admin.SimpleListFilter):
     title = _("deadline")
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("yes", _("Overdue")), ("no", _("On time"))]
+        return [
+            ("yes", _("Overdue")),
+            ("soon", _("Due within two working days")),
+            ("waiting", _("Waiting for the citizen (clock stopped)")),
+            ("no", _("On time")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
             return queryset.filter(selectors.overdue_q())
+        if self.value() == "soon":
+            return queryset.filter(clock.due_soon_q())
+        if self.value() == "waiting":
+            return queryset.filter(status=Status.INFO_REQUESTED)
         if self.value() == "no":
             return queryset.exclude(selectors.overdue_q())
         return queryset
 
 
-class AssigneeFilter(admin.SimpleListFilter):
+class AssigneeFilter(DefaultedFilter):
+    """Agents see their own files first; supervisors, admins and auditors the whole agency."""
+
     title = _("assignee")
     parameter_name = "assigned"
 
+    def default(self, request: HttpRequest) -> str:
+        if request.GET.get("q"):
+            return "all"  # a search looks at every file, whoever holds it
+        return "me" if console_role(request) == Role.AGENT else "all"
+
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("me", _("Me")), ("none", _("Nobody"))]
+        return [("me", _("Me")), ("none", _("Nobody")), ("all", _("Everyone"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "me":
@@ -134,14 +202,7 @@ class TransitionForm(forms.Form):
         if transition.assignment is Assignment.GIVEN:
             assignee = cast(StaffChoiceField, self.fields["assignee"])
             assignee.required = True
-            assignee.queryset = User.objects.filter(
-                pk__in=Membership.objects.filter(
-                    agency__schema_name=current_schema(),
-                    is_active=True,
-                    role__in=sorted(STAFF_WORKERS),
-                ).values("user_id"),
-                is_active=True,
-            ).order_by("last_name", "first_name")
+            assignee.queryset = staff_members()
         else:
             del self.fields["assignee"]
         if transition.reason is Reason.NONE:
@@ -150,6 +211,31 @@ class TransitionForm(forms.Form):
             self.fields["reason"].required = transition.reason is Reason.REQUIRED
             if action == "request_info":
                 self.fields["reason"].label = _("Message to the citizen")
+
+
+class BulkAssignForm(forms.Form):
+    """Whom the selected applications go to, and an optional note for the history."""
+
+    assignee = StaffChoiceField(queryset=User.objects.none(), label=_("Assign to"))
+    reason = forms.CharField(
+        label=_("Note (optional)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(StaffChoiceField, self.fields["assignee"]).queryset = staff_members()
+
+
+def staff_members() -> QuerySet[User]:
+    """Active members of this agency who may hold applications, by name."""
+    return User.objects.filter(
+        pk__in=Membership.objects.filter(
+            agency__schema_name=current_schema(),
+            is_active=True,
+            role__in=sorted(STAFF_WORKERS),
+        ).values("user_id"),
+        is_active=True,
+    ).order_by("last_name", "first_name")
 
 
 # --- Inline notes ----------------------------------------------------------------------------
@@ -173,6 +259,14 @@ class InternalNoteInline(RoleAdminMixin, admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InternalNote]:
         return super().get_queryset(request).select_related("author")
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "body":
+            # The table's column header is not a label: name the field for screen readers.
+            kwargs["widget"] = forms.Textarea(
+                attrs={"rows": 3, "aria-label": gettext("New internal note")}
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Existing notes are read-only; the inline still shows (and adds) for workers.
@@ -203,14 +297,19 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_display = (
         "reference_display",
         "service_name",
-        "status",
+        "status_label",
         "citizen_name",
         "assignee_name",
-        "submitted_at",
+        "submitted_on",
         "deadline",
     )
-    list_filter = (StatusFilter, OverdueFilter, AssigneeFilter, "service", "submitted_at")
+    list_display_links = ("reference_display",)
+    list_filter = (StateFilter, AssigneeFilter, OverdueFilter, StatusFilter, "service")
+    # Searched by ``get_search_results`` (reference, name without accents, phone, e-mail).
     search_fields = ("reference",)
+    search_help_text = _(
+        "Reference, citizen's name (accents optional), phone number or e-mail address."
+    )
     list_per_page = 50
     ordering = ("due_at", "submitted_at")
     fields = (
@@ -227,7 +326,13 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     inlines = (InternalNoteInline,)
-    actions = ("take_selected", "request_info_selected", "approve_selected", "reject_selected")
+    actions = (
+        "take_selected",
+        "assign_selected",
+        "request_info_selected",
+        "approve_selected",
+        "reject_selected",
+    )
     change_form_template = "admin/applications/application/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:
@@ -239,6 +344,29 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Application], search_term: str
+    ) -> tuple[QuerySet[Application], bool]:
+        return selectors.application_search(queryset, search_term), False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {
+            "title": gettext("Applications"),
+            # Every column at 1366 px: the breadcrumbs lead home, the page list would eat 300 px.
+            "is_nav_sidebar_enabled": False,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """ "History" opens the application's timeline (Django's change log stays empty)."""
+        url = reverse("admin:applications_application_change", args=[object_id])
+        return HttpResponseRedirect(f"{url}#timeline")
+
     # --- columns ---
 
     @admin.display(description=_("reference"), ordering="reference")
@@ -249,29 +377,46 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     def service_name(self, application: Application) -> str:
         return application.service.name
 
-    @admin.display(description=_("citizen"))
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, application: Application) -> str:
+        return format_html(
+            '<span class="status status-{}">{}</span>',
+            application.status,
+            application.get_status_display(),
+        )
+
+    @admin.display(description=_("citizen"), ordering="citizen__last_name")
     def citizen_name(self, application: Application) -> str:
-        citizen = application.citizen
-        return citizen.get_full_name() or str(citizen.email or citizen.phone or citizen.pk)
+        return person_name(application.citizen)
 
     @admin.display(description=_("assignee"))
     def assignee_name(self, application: Application) -> str:
-        if application.assignee is None:
-            return "—"
-        return application.assignee.get_full_name() or str(application.assignee.email)
+        return person_name(application.assignee)
 
-    @admin.display(description=_("due at"), ordering="due_at")
+    @admin.display(description=_("submitted"), ordering="submitted_at")
+    def submitted_on(self, application: Application) -> str:
+        if application.submitted_at is None:
+            return "—"
+        return timezone.localtime(application.submitted_at).strftime("%d/%m/%Y")
+
+    @admin.display(description=_("deadline"), ordering="due_at")
     def deadline(self, application: Application) -> str:
         if application.due_at is None:
             return "—"
         shown = timezone.localtime(application.due_at).strftime("%d/%m/%Y %H:%M")
+        if application.status == Status.INFO_REQUESTED:
+            return format_html(
+                '<span class="deadline waiting">{}<br><small>{}</small></span>',
+                shown,
+                gettext("clock stopped"),
+            )
         if application.is_overdue:
             return format_html(
-                '<strong class="overdue" style="color:#ba2121">⚠ {} ({})</strong>',
+                '<strong class="deadline overdue">⚠ {}<br><small>{}</small></strong>',
                 shown,
                 gettext("overdue"),
             )
-        return shown
+        return format_html('<span class="deadline">{}</span>', shown)
 
     # --- the application page ---
 
@@ -290,6 +435,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
             services.application_view_record(application=application)
         context = {
             **(extra_context or {}),
+            "is_nav_sidebar_enabled": False,
             "application": application,
             "answers": answer_rows(application.service.form_schema, application.form_data),
             "attachments": [
@@ -303,9 +449,27 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
                 for attachment in application.attachments.all()
             ],
             "history": application.history.all(),
+            "timeline": application_timeline(application),
+            **self._clock_context(application),
+            "audit_url": self._audit_url(request, application),
             "available_actions": self._action_links(application, user=user, role=role),
+            "title": f"{application.reference or application.pk} — {application.service.name}",
         }
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _clock_context(self, application: Application) -> dict[str, Any]:
+        if application.status not in CLOCK_RUNNING:
+            return {"working_days_left": None, "days_overdue": 0}
+        left = clock.working_days_left(application.due_at)
+        overdue = application.is_overdue
+        return {"working_days_left": left, "days_overdue": max(1, -(left or 0)) if overdue else 0}
+
+    def _audit_url(self, request: HttpRequest, application: Application) -> str:
+        """The audit trail of this application, for those who may read it ('' otherwise)."""
+        if console_role(request) not in (Role.AUDITOR, Role.AGENCY_ADMIN):
+            return ""
+        url = reverse("admin:audit_auditevent_changelist")
+        return f"{url}?reference={application.reference or application.pk}"
 
     def _missing(self, request: HttpRequest) -> HttpResponse:
         """Like Django's own answer to a missing object: back to the queue with a message."""
@@ -368,6 +532,11 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         extra = [
             path(
+                "statistics.csv",
+                self.admin_site.admin_view(self.statistics_view),
+                name="applications_application_statistics",
+            ),
+            path(
                 "<uuid:object_id>/act/<str:action>/",
                 self.admin_site.admin_view(self.transition_view),
                 name="applications_application_act",
@@ -425,6 +594,42 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
             request, "admin/applications/application/transition_form.html", context
         )
 
+    def statistics_view(self, request: HttpRequest) -> HttpResponseBase:
+        """Counts by period, service and status as CSV (``from``, ``to``, ``period``), audited."""
+        console_actor(request)
+        if console_role(request) not in STATISTICS_ROLES:
+            raise PermissionDenied
+        today = timezone.localdate()
+        try:
+            last = date.fromisoformat(request.GET.get("to") or today.isoformat())
+            first = date.fromisoformat(
+                request.GET.get("from") or (last - timedelta(days=365)).isoformat()
+            )
+        except ValueError:
+            messages.error(request, gettext("Give the dates as YYYY-MM-DD."))
+            return HttpResponseRedirect(reverse("admin:index"))
+        period = request.GET.get("period") or "month"
+        if period not in PERIODS or first > last:
+            messages.error(request, gettext("Choose a period of month, week or day."))
+            return HttpResponseRedirect(reverse("admin:index"))
+        audit_record(
+            action="applications.statistics_exported",
+            target_type="statistics",
+            target_id=current_schema(),
+            changes={
+                "from": {"old": None, "new": first.isoformat()},
+                "to": {"old": None, "new": last.isoformat()},
+                "period": {"old": None, "new": period},
+            },
+        )
+        response = StreamingHttpResponse(
+            statistics_csv(first=first, last=last, period=period),
+            content_type="text/csv; charset=utf-8",
+        )
+        name = f"statistiques-{current_schema()}-{first}-{last}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
     def attachment_view(
         self, request: HttpRequest, object_id: UUID, attachment_id: UUID
     ) -> HttpResponseBase:
@@ -472,6 +677,55 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
                 gettext("%(count)d application(s) assigned to you.") % {"count": taken},
             )
 
+    @admin.action(description=_("Assign to…"))
+    def assign_selected(
+        self, request: HttpRequest, queryset: QuerySet[Application]
+    ) -> HttpResponse | None:
+        """Supervisors give the selected files to one member (``assign`` or ``reassign``)."""
+        user, role = console_actor(request)
+        if role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN):
+            raise PermissionDenied
+        queryset = queryset.filter(status__in=sorted(OPEN))  # decided files stay where they are
+        if not queryset.exists():
+            messages.warning(request, gettext("Select open applications to assign them."))
+            return None
+        form = BulkAssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            assignee = form.cleaned_data["assignee"]
+            done = 0
+            for application in queryset.select_related(None):
+                action = "assign" if application.status == Status.SUBMITTED else "reassign"
+                try:
+                    services.application_transition(
+                        application_id=application.pk,
+                        action=action,
+                        actor=user,
+                        role=role,
+                        reason=form.cleaned_data.get("reason"),
+                        assignee_id=assignee.pk,
+                        if_match=application.etag,
+                    )
+                except ApplicationError as exc:
+                    messages.warning(request, f"{application}: {exc.detail}")
+                else:
+                    done += 1
+            if done:
+                messages.success(
+                    request,
+                    gettext("%(count)d application(s) assigned to %(name)s.")
+                    % {"count": done, "name": person_name(assignee)},
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Assign the selected applications"),
+            "applications": list(queryset.select_related("service", "assignee")[:500]),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/applications/application/bulk_assign.html", context)
+
     def _one_action_page(
         self, request: HttpRequest, queryset: QuerySet[Application], action: str
     ) -> HttpResponse | None:
@@ -501,9 +755,13 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> Any:
         # Auditors read; the actions are for the roles that work applications.
-        if console_role(request) not in WORKERS:
+        role = console_role(request)
+        if role not in WORKERS:
             return {}
-        return super().get_actions(request)
+        actions = super().get_actions(request)
+        if role == Role.AGENT:
+            actions.pop("assign_selected", None)
+        return actions
 
 
 class ReferenceSequenceForm(forms.ModelForm):

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.applications.workflow import OPEN, Status
+from apps.applications.workflow import CLOCK_RUNNING, Status
 
 # People live in the public schema, applications in each agency's. Deleting a user from the
 # public schema must not make Django look for these agency tables there (they do not exist on
@@ -85,6 +85,10 @@ class Application(models.Model):
     decision_reason = models.TextField(_("reason of the decision"), blank=True)
     # The open request for information, shown to the citizen until they answer it.
     info_request = models.TextField(_("information requested"), blank=True)
+    # The service clock (``apps.applications.clock``): stopped while the citizen is asked for
+    # information, the deadline moved by the working days it stood still once they answer.
+    clock_paused_at = models.DateTimeField(_("clock stopped at"), null=True, blank=True)
+    paused_working_days = models.PositiveIntegerField(_("working days stopped"), default=0)
     # Set once by the periodic task when the deadline passed (with an audit event).
     overdue_flagged_at = models.DateTimeField(_("flagged overdue at"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -128,12 +132,22 @@ class Application(models.Model):
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="applications_version_positive"
             ),
+            # The clock stands still exactly while the citizen is asked for information.
+            models.CheckConstraint(
+                condition=models.Q(status=Status.INFO_REQUESTED, clock_paused_at__isnull=False)
+                | (
+                    ~models.Q(status=Status.INFO_REQUESTED) & models.Q(clock_paused_at__isnull=True)
+                ),
+                name="applications_clock_paused_while_info_requested",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "due_at"], name="applications_queue_idx"),
             models.Index(fields=["citizen", "-created_at"], name="applications_citizen_idx"),
             models.Index(fields=["assignee", "status"], name="applications_assignee_idx"),
             models.Index(fields=["submitted_at"], name="applications_submitted_idx"),
+            # The console's processing-time figures (decisions of the last 30 days).
+            models.Index(fields=["decided_at"], name="applications_decided_idx"),
         ]
 
     def __str__(self) -> str:
@@ -147,8 +161,8 @@ class Application(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        """The deadline passed and the agency has not decided yet."""
-        return bool(self.due_at and self.status in OPEN and self.due_at < timezone.now())
+        """The deadline passed while the agency has the file (never while the citizen has it)."""
+        return bool(self.due_at and self.status in CLOCK_RUNNING and self.due_at < timezone.now())
 
 
 class HistoryEntry(models.Model):

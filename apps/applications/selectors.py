@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.db.models import CharField, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Concat, Lower
 
 from apps.agencies.models import Domain
+from apps.applications import clock
 from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
-from apps.applications.workflow import OPEN, STAFF_VISIBLE
+from apps.applications.workflow import STAFF_VISIBLE
 from apps.directory.models import ApplicationEntry
 from apps.directory.selectors import application_entry_list_for_citizen
 
 
 def overdue_q(now: datetime | None = None) -> Q:
-    """Open applications whose deadline has passed."""
-    return Q(status__in=sorted(OPEN), due_at__lt=now or timezone.now())
+    """Applications whose clock runs and whose deadline has passed (``apps.applications.clock``)."""
+    return clock.overdue_q(now)
 
 
 # --- Citizens --------------------------------------------------------------------------------
@@ -112,3 +115,67 @@ def application_get_visible(*, application_id: UUID, citizen_id: UUID | None) ->
     if citizen_id is not None:
         return queryset.filter(citizen_id=citizen_id).first()
     return queryset.filter(status__in=sorted(STAFF_VISIBLE)).first()
+
+
+# --- Console search --------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower case without accents (``Élodie`` -> ``elodie``), like PostgreSQL's ``unaccent``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def application_search(queryset: QuerySet[Application], term: str) -> QuerySet[Application]:
+    """Applications matching every word of ``term`` (reference, citizen's name, phone, e-mail).
+
+    Accent- and case-insensitive on names (PostgreSQL ``unaccent``, created by migration
+    ``applications.0004``): ``elodie agbeko`` finds Élodie Agbéko. A word of digits (spaces,
+    dots and ``+`` ignored, at least four) matches inside the phone number; a word with ``@``
+    matches inside the e-mail address.
+    """
+    term = term.replace("\x00", "")  # PostgreSQL text never holds NUL: search without it
+    words = [word for word in term.split() if word]
+    if not words:
+        return queryset
+    queryset = queryset.annotate(
+        _citizen_folded=Lower(
+            Func(
+                Concat(
+                    "citizen__first_name",
+                    Value(" "),
+                    "citizen__last_name",
+                    output_field=CharField(),
+                ),
+                function="public.unaccent",
+                output_field=CharField(),
+            )
+        )
+    )
+    digits_only = re.sub(r"[\s.+\-]", "", term)
+    if digits_only.isdigit() and len(digits_only) >= 4:
+        return queryset.filter(
+            Q(citizen__phone__contains=digits_only) | Q(reference__icontains=digits_only)
+        )
+    for word in words:
+        match = Q(reference__icontains=word) | Q(_citizen_folded__contains=fold(word))
+        if "@" in word or "." in word:
+            match |= Q(citizen__email__icontains=word)
+        queryset = queryset.filter(match)
+    return queryset
+
+
+def application_references(*, application_ids: list[str]) -> dict[str, str]:
+    """``{id: reference}`` of these applications of the current agency (one query)."""
+    rows = Application.objects.filter(pk__in=application_ids).values_list("pk", "reference")
+    return {str(pk): reference or str(pk) for pk, reference in rows}
+
+
+def application_id_for_reference(reference: str) -> str | None:
+    """The id of the application with this reference (case ignored) in this agency, or None."""
+    found = (
+        Application.objects.filter(reference__iexact=reference.replace("\x00", "").strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return str(found) if found is not None else None

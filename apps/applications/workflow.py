@@ -75,6 +75,9 @@ class Assignment(StrEnum):
 DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.CLOSED})
 # Being worked on by the agency: the deadline runs.
 OPEN = frozenset({Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED})
+# The service clock runs: the agency has the file. It stops while the citizen is asked for
+# information (``info_requested``) and resumes when they answer (``apps.applications.clock``).
+CLOCK_RUNNING = frozenset({Status.SUBMITTED, Status.IN_REVIEW})
 # The citizen may change answers and documents.
 EDITABLE = frozenset({Status.DRAFT, Status.INFO_REQUESTED})
 # Submitted, waiting for the fee: the agency does not work on it yet, the deadline does not run.

@@ -11,15 +11,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone, translation
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from apps.accounts.admin_site import ReadOnlyRoleAdminMixin, console_role
 from apps.accounts.models import Role
+from apps.audit.export import audit_export_start
+from apps.audit.labels import action_label
 from apps.audit.models import AuditCheckpoint, AuditEvent
+from apps.audit.readable import Names, events_csv, names_for, person_ids_matching
 from apps.audit.services import audit_changes_for, audit_record
 from apps.core.context import bind_actor
 from apps.core.tenancy import current_schema
@@ -63,6 +70,51 @@ class ActorFilter(TextInputFilter):
     field = "actor_id"
 
 
+class ReferenceFilter(TextInputFilter):
+    """Every event of one application, by its reference (``AA-2026-000001``)."""
+
+    title = _("application reference")
+    parameter_name = "reference"
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = (self.value() or "").replace("\x00", "").strip()
+        if not value or current_schema() == get_public_schema_name():
+            return queryset
+        from apps.applications.selectors import application_id_for_reference
+
+        application_id = application_id_for_reference(value) or value
+        return queryset.filter(target_type="application", target_id=application_id)
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """Actions by their French names (the codes stay in the URL)."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        codes = (
+            model_admin.get_queryset(request).order_by().values_list("action", flat=True).distinct()
+        )
+        return sorted(((code, action_label(code)) for code in codes), key=lambda item: item[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class PersonFilter(TextInputFilter):
+    """Events made by a person found by name (accents ignored), e-mail or phone."""
+
+    title = _("person")
+    parameter_name = "person"
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(actor_type="user", actor_id__in=person_ids_matching(value))
+
+
 class TargetFilter(TextInputFilter):
     title = _("target id")
     parameter_name = "target"
@@ -89,28 +141,31 @@ class AuditEventAdmin(ReadOnlyAuditAdmin):
     list_display = (
         "sequence",
         "occurred_at",
-        "action",
+        "action_display",
+        "actor_display",
+        "target_display",
         "outcome",
-        "actor_type",
-        "actor_id",
-        "actor_role",
-        "target_type",
-        "target_id",
     )
     list_filter = (
+        ReferenceFilter,
+        PersonFilter,
         "outcome",
         "actor_type",
         ActorFilter,
         "target_type",
         TargetFilter,
-        "action",
+        ActionFilter,
         ("occurred_at", admin.DateFieldListFilter),
     )
+    change_list_template = "admin/audit/auditevent/change_list.html"
     search_fields = ("=request_id", "=target_id", "=actor_id")
     date_hierarchy = "occurred_at"
     ordering = ("-sequence",)
     show_full_result_count = False
     fields = (
+        "action_display",
+        "actor_display",
+        "target_display",
         "sequence",
         "occurred_at",
         "agency_schema",
@@ -129,6 +184,110 @@ class AuditEventAdmin(ReadOnlyAuditAdmin):
         "prev_hash",
         "hash",
     )
+
+    readonly_fields = ("action_display", "actor_display", "target_display")
+
+    # --- names resolved at read time (the chain keeps ids and codes) ---
+
+    @staticmethod
+    def _names_of(event: AuditEvent) -> Names:
+        """The names resolved for the page the event is on (one event alone otherwise)."""
+        names = getattr(event, "_audit_names", None)
+        return names if names is not None else names_for([event])
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        query = request.GET.urlencode()
+        context = {
+            "title": gettext("Audit trail"),
+            "is_nav_sidebar_enabled": False,  # every column at 1366 px
+            "csv_url": reverse("admin:audit_auditevent_export_csv")
+            + (f"?{query}" if query else ""),
+            "jsonl_url": reverse("admin:audit_auditevent_export_jsonl"),
+            **(extra_context or {}),
+        }
+        response = super().changelist_view(request, extra_context=context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            # One query per kind for the names of the whole page (the rows stay cached).
+            events = list(changelist.result_list)
+            names = names_for(events)
+            for event in events:
+                event._audit_names = names
+        return response
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_display(self, event: AuditEvent) -> str:
+        return action_label(event.action)
+
+    @admin.display(description=_("by"))
+    def actor_display(self, event: AuditEvent) -> str:
+        return self._names_of(event).actor(event)
+
+    @admin.display(description=_("concerning"))
+    def target_display(self, event: AuditEvent) -> str:
+        return self._names_of(event).target(event)
+
+    # --- exports ---
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_csv_view),
+                name="audit_auditevent_export_csv",
+            ),
+            path(
+                "export.jsonl",
+                self.admin_site.admin_view(self.export_jsonl_view),
+                name="audit_auditevent_export_jsonl",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def _bind(self, request: HttpRequest) -> None:
+        user = request.user
+        role = console_role(request) or ("platform_admin" if user.is_superuser else "")
+        bind_actor(actor_type="user", actor_id=str(user.pk), actor_role=role)
+
+    def export_csv_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """The events the list shows (same filters), oldest first, as CSV; audited."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request)
+        schema = current_schema()
+        self._bind(request)
+        audit_record(
+            action="audit.exported_csv",
+            target_type="audit_chain",
+            target_id=schema,
+            changes={"filters": {"old": None, "new": request.GET.urlencode()[:500]}},
+        )
+        response = StreamingHttpResponse(
+            _in_schema(schema, get_language() or "fr", events_csv(queryset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="audit-{schema}-{stamp}.csv"'
+        return response
+
+    def export_jsonl_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """The signed JSON Lines export of the whole chain (``apps.audit.export``); audited."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        self._bind(request)
+        export = audit_export_start()
+        response = StreamingHttpResponse(export.lines(), content_type="application/jsonl")
+        response["Content-Disposition"] = f'attachment; filename="audit-{export.schema}.jsonl"'
+        return response
+
+
+def _in_schema(schema: str, language: str, lines: Iterator[str]) -> Iterator[str]:
+    """Consume ``lines`` in ``schema`` and ``language`` (a stream outlives its request)."""
+    with schema_context(schema), translation.override(language):
+        yield from lines
 
 
 @admin.register(AuditCheckpoint)

@@ -33,12 +33,13 @@ def is_working_day(day: date, holidays: set[date]) -> bool:
     return day.weekday() < SATURDAY and day not in holidays
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
+def add_working_days(start: datetime, days: int, *, holidays: set[date] | None = None) -> datetime:
     """``start`` moved forward by ``days`` working days, at the same local time of day.
 
     Each counted day is a weekday that is not a public holiday of the current agency; the day of
     ``start`` itself is not counted. One query in practice (a second one only when holidays push
-    the result beyond the first window).
+    the result beyond the first window); none when the caller passes the agency's ``holidays``
+    (data migrations, batch recomputations).
     """
     if days < 0:
         raise ValueError("days must not be negative")
@@ -48,11 +49,13 @@ def add_working_days(start: datetime, days: int) -> datetime:
     day = local.date()
     window = days * 2 + 14
     horizon = day + timedelta(days=window)
-    holidays = _holidays(day + timedelta(days=1), horizon)
+    known = holidays is not None
+    if holidays is None:
+        holidays = _holidays(day + timedelta(days=1), horizon)
     remaining = days
     while remaining:
         day += timedelta(days=1)
-        if day > horizon:
+        if day > horizon and not known:
             holidays |= _holidays(day, horizon + timedelta(days=window))
             horizon += timedelta(days=window)
         if is_working_day(day, holidays):
@@ -60,17 +63,20 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return datetime.combine(day, local.timetz())
 
 
-def working_days_between(start: datetime, end: datetime) -> int:
+def working_days_between(
+    start: datetime, end: datetime, *, holidays: set[date] | None = None
+) -> int:
     """Working days after ``start``'s day up to and including ``end``'s day (negative if before).
 
     The inverse of ``add_working_days``: ``working_days_between(s, add_working_days(s, n)) == n``.
     """
     first, last = _local(start).date(), _local(end).date()
     if last < first:
-        return -working_days_between(end, start)
+        return -working_days_between(end, start, holidays=holidays)
     if last == first:
         return 0
-    holidays = _holidays(first + timedelta(days=1), last)
+    if holidays is None:
+        holidays = _holidays(first + timedelta(days=1), last)
     count = 0
     day = first
     while day < last:

@@ -132,8 +132,10 @@ _OUTBOX_COLUMNS = """
 # psycopg ``sql.SQL`` templates: schema names and labels are composed as Identifier/Literal.
 _AGENCY_ROW = (
     "SELECT {label}, count(*),"  # noqa: S608
-    " count(*) FILTER (WHERE due_at < %(now)s),"
-    " count(*) FILTER (WHERE due_at >= %(now)s AND due_at <= {horizon}),"
+    # Overdue and due soon only while the service clock runs (apps.applications.clock).
+    " count(*) FILTER (WHERE status = ANY(%(running)s) AND due_at < %(now)s),"
+    " count(*) FILTER (WHERE status = ANY(%(running)s) AND due_at >= %(now)s"
+    " AND due_at <= {horizon}),"
     + _OUTBOX_COLUMNS
     + " FROM {schema}.applications_application WHERE status = ANY(%(open)s)"
 )
@@ -142,7 +144,7 @@ _PUBLIC_ROW = "SELECT {label}, 0, 0, 0," + _OUTBOX_COLUMNS
 
 def business_figures_read(*, now: datetime | None = None) -> list[AgencyFigures]:
     """Read the gauges of the platform and of every active agency (two queries)."""
-    from apps.applications.workflow import OPEN
+    from apps.applications.workflow import CLOCK_RUNNING, OPEN
 
     moment = now or timezone.now()
     agencies = _agencies()
@@ -165,7 +167,11 @@ def business_figures_read(*, now: datetime | None = None) -> list[AgencyFigures]
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(" UNION ALL ").join(parts),
-            {"now": moment, "open": sorted(str(s) for s in OPEN)},
+            {
+                "now": moment,
+                "open": sorted(str(s) for s in OPEN),
+                "running": sorted(str(s) for s in CLOCK_RUNNING),
+            },
         )
         rows = cursor.fetchall()
     return [

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.contrib import admin
 
+from apps.core.admin import SuperuserReadOnlyMixin
 from apps.idempotency.models import IdempotencyRecord
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
-    """Records are written by the API only and purged by a periodic task."""
+class IdempotencyRecordAdmin(SuperuserReadOnlyMixin, admin.ModelAdmin):
+    """Records are written by the API only and purged by a periodic task (superusers only)."""
 
     list_display = ("created_at", "scope", "caller", "status_code")
     list_filter = ("scope", "status_code")

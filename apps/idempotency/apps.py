@@ -1,6 +1,7 @@
 """Idempotency of creating POSTs: durable records in every schema, in-flight markers in hot keys."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotencyConfig(AppConfig):
@@ -8,5 +9,5 @@ class IdempotencyConfig(AppConfig):
 
     name = "apps.idempotency"
     label = "idempotency"
-    verbose_name = "Idempotency"
+    verbose_name = _("Idempotency (internal)")
     default_auto_field = "django.db.models.BigAutoField"

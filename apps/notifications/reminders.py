@@ -1,6 +1,7 @@
 """Deadline reminders: agents hear about applications due within a few working days, once.
 
-For each open application of the current agency whose deadline falls within
+For each application of the current agency whose clock runs (not waiting for the citizen's
+answer, see ``apps.applications.clock``) and whose deadline falls within
 ``NOTIFICATIONS_DEADLINE_WARNING_DAYS`` working days (and has not passed: overdue
 applications are flagged by the applications app), the assignee is notified; an application
 nobody holds yet goes to the agency's supervisors and administrators. "Once" is the outbox's
@@ -31,13 +32,15 @@ BATCH_SIZE = 500
 def deadline_reminders_enqueue(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
     """Queue the reminders due in the current agency; returns how many were written."""
     from apps.applications.models import Application
-    from apps.applications.workflow import OPEN
+    from apps.applications.workflow import CLOCK_RUNNING
     from apps.catalogue.calendar import add_working_days
 
     moment = now or timezone.now()
     horizon = add_working_days(moment, int(settings.NOTIFICATIONS_DEADLINE_WARNING_DAYS))
     applications = list(
-        Application.objects.filter(status__in=sorted(OPEN), due_at__gt=moment, due_at__lte=horizon)
+        Application.objects.filter(
+            status__in=sorted(CLOCK_RUNNING), due_at__gt=moment, due_at__lte=horizon
+        )
         .order_by("due_at")
         .values("pk", "assignee_id", "due_at")[:limit]
     )

@@ -86,6 +86,17 @@ class OutboxMessageAdmin(OperatorAdminMixin, admin.ModelAdmin):
         "last_error",
     )
     fields = readonly_fields
+    # Raw payloads and de-duplication keys name people and documents: platform superusers only.
+    INTERNAL_FIELDS = ("payload", "dedupe_key")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if self._is_platform_admin(request):
+            return fields
+        return [name for name in fields if name not in self.INTERNAL_FIELDS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj)
 
     @admin.display(description=_("last error"))
     def short_error(self, obj: OutboxMessage) -> str:

@@ -54,9 +54,9 @@ def test_the_queue_is_french_filtered_and_highlights_overdue(console, in_state, 
     with schema_context("agence_a"):
         Application.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(days=2))
 
-    response = client.get(QUEUE)
-    overdue_only = client.get(QUEUE, {"overdue": "yes"})
-    submitted_only = client.get(QUEUE, {"status": "submitted"})
+    response = client.get(QUEUE, {"assigned": "all"})
+    overdue_only = client.get(QUEUE, {"overdue": "yes", "assigned": "all"})
+    submitted_only = client.get(QUEUE, {"status": "submitted", "assigned": "all"})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -110,7 +110,8 @@ def test_assign_to_me_from_the_list(console, in_state, service_a):
     first, second = in_state("submitted"), in_state("submitted")
 
     response = client.post(
-        QUEUE, {"action": "take_selected", "_selected_action": [str(first.pk), str(second.pk)]}
+        f"{QUEUE}?assigned=none",
+        {"action": "take_selected", "_selected_action": [str(first.pk), str(second.pk)]},
     )
 
     assert response.status_code == 302
@@ -350,8 +351,9 @@ def test_more_queue_filters(console, in_state, service_a):
 
     assert listed(assigned="me") == {mine.pk}
     assert listed(assigned="none") == {unassigned.pk}
-    assert listed(overdue="no") == {mine.pk, unassigned.pk}
-    assert "—" in client.get(QUEUE).content.decode()  # nobody assigned yet
+    assert listed(overdue="no", assigned="all") == {mine.pk, unassigned.pk}
+    assert listed() == {mine.pk}  # an agent's default: their own open files
+    assert "—" in client.get(QUEUE, {"assigned": "all"}).content.decode()  # nobody holds it
 
 
 def test_action_pages_show_only_the_fields_they_need(
@@ -377,7 +379,7 @@ def test_assign_to_me_reports_applications_someone_else_holds(console, in_state,
     free = in_state("submitted")
 
     response = client.post(
-        QUEUE,
+        f"{QUEUE}?assigned=all",
         {"action": "take_selected", "_selected_action": [str(held.pk), str(free.pk)]},
         follow=True,
     )

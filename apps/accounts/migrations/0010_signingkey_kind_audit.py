@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0009_signing_key_kinds_scopes'),
+        ("accounts", "0009_signing_key_kinds_scopes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='signingkey',
-            name='kind',
-            field=models.CharField(choices=[('jwt', 'access and refresh tokens'), ('certificates', 'certificates (one ring per agency)'), ('webhooks', 'webhook deliveries'), ('ca', 'platform certification authority'), ('audit', 'audit tree heads')], max_length=16, verbose_name='kind'),
+            model_name="signingkey",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("jwt", "access and refresh tokens"),
+                    ("certificates", "certificates (one ring per agency)"),
+                    ("webhooks", "webhook deliveries"),
+                    ("ca", "platform certification authority"),
+                    ("audit", "audit tree heads"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
         ),
     ]

@@ -30,7 +30,10 @@ FIELDS: dict[str, Any] = {
     "info_request": _("What the agency asked for, while information is requested; else empty."),
     "version": _("Version of the application; its ETag is derived from it (If-Match)."),
     "overdue_flagged_at": _("When it was found past its deadline; null if never."),
-    "is_overdue": _("True when still open after its deadline."),
+    "is_overdue": _(
+        "True when its deadline passed while the agency has it (the service clock stops while "
+        "the citizen is asked for information)."
+    ),
     "citizen": _("The applicant."),
     "assignee": _("The agent in charge; null while unassigned."),
     "attachments": _("The documents attached."),

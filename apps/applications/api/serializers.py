@@ -14,7 +14,7 @@ from apps.accounts.models import User
 from apps.applications.answers import answer_rows
 from apps.applications.api.descriptions import FIELDS, described
 from apps.applications.models import Application, Attachment, HistoryEntry, InternalNote
-from apps.applications.workflow import OPEN, Actor, Status, actions_available
+from apps.applications.workflow import CLOCK_RUNNING, Actor, Status, actions_available
 from apps.core.language import in_english
 from apps.core.rendering import datetime_text, person_name
 
@@ -248,7 +248,7 @@ def staff_queue_items(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "assignee": _person(row, "assignee"),
                 "submitted_at": datetime_text(row["submitted_at"], zone),
                 "due_at": datetime_text(due_at, zone),
-                "is_overdue": bool(due_at and row["status"] in OPEN and due_at < now),
+                "is_overdue": bool(due_at and row["status"] in CLOCK_RUNNING and due_at < now),
                 "decided_at": datetime_text(row["decided_at"], zone),
                 "updated_at": datetime_text(row["updated_at"], zone),
             }

@@ -8,8 +8,8 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from apps.applications.clock import overdue_q
 from apps.applications.models import Application
-from apps.applications.workflow import OPEN
 from apps.audit.services import audit_record
 
 logger = structlog.get_logger(__name__)
@@ -19,7 +19,9 @@ BATCH_SIZE = 500
 
 @transaction.atomic
 def applications_flag_overdue(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
-    """Flag (once) the open applications of the current agency whose deadline has passed.
+    """Flag (once) the applications of the current agency whose deadline has passed.
+
+    Only files whose clock runs: one waiting for the citizen's answer is never overdue.
 
     Each flag is audited (``application.overdue_flagged``); reminders to the people concerned
     are the notifications app's (``apps.notifications.reminders``).
@@ -30,7 +32,7 @@ def applications_flag_overdue(*, now: datetime | None = None, limit: int = BATCH
     moment = now or timezone.now()
     due = list(
         Application.objects.select_for_update(skip_locked=True)
-        .filter(status__in=sorted(OPEN), due_at__lt=moment, overdue_flagged_at__isnull=True)
+        .filter(overdue_q(moment), overdue_flagged_at__isnull=True)
         .order_by("due_at")[:limit]
     )
     for application in due:

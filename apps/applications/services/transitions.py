@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Membership, User
+from apps.applications.clock import clock_apply
 from apps.applications.errors import (
     AlreadyAssigned,
     AssigneeInvalid,
@@ -188,6 +189,9 @@ SAVED_FIELDS = (
     "decided_at",
     "decision_reason",
     "info_request",
+    "clock_paused_at",
+    "paused_working_days",
+    "overdue_flagged_at",
     "version",
     "updated_at",
 )
@@ -271,6 +275,7 @@ def _transition(
         transition,
         fee_due=transition.target_when_fee_due is not None and fee_is_due(application),
     )
+    clock_apply(application, target=target, now=now)
     if target is not None:
         application.status = target
     if target == Status.AWAITING_PAYMENT:

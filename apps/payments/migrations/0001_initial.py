@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("applications", "0003_initial"),
+        ("applications", "0005_awaiting_payment_status"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

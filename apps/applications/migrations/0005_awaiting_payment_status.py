@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("applications", "0002_people_protected_by_the_database"),
+        ("applications", "0004_console_search_and_figures"),
     ]
 
     operations = [
