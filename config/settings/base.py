@@ -69,6 +69,9 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "apps.accounts.apps.GuichetAdminConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "apps.accounts.mfa",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -126,6 +129,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the console session passed its second factor (apps/accounts/mfa).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -252,6 +257,19 @@ LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS = env.int(
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
+# Second factor of staff and platform administrators (apps/accounts/mfa, docs/accounts.md):
+# wrong codes allowed per person within the window before codes are refused (429 mfa_locked),
+# and how long the "password done, code pending" step of a sign-in lasts (API and console).
+MFA_MAX_FAILURES = env.int("MFA_MAX_FAILURES", default=5)
+MFA_WINDOW_SECONDS = env.int("MFA_WINDOW_SECONDS", default=900)
+MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
+# Recovery codes are stored as HMAC-SHA256 under this key (empty: derived from DJANGO_SECRET_KEY;
+# changing it voids every recovery code).
+MFA_RECOVERY_CODE_KEY = env.str("MFA_RECOVERY_CODE_KEY", default="")
+# django-otp: the issuer shown in authenticator apps; throttling is ours (hot-key store), and
+# replay is refused by the device's last time step.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Guichet")
+OTP_TOTP_THROTTLE_FACTOR = 0
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
 # After a partner secret is rotated the previous one keeps working this long (default: one day;
 # the rotation may ask for less, or for at most PARTNER_SECRET_MAX_OVERLAP_SECONDS).

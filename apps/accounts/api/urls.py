@@ -3,6 +3,11 @@
 from django.urls import path
 
 from apps.accounts.api.partners import PartnerClientViewSet
+from apps.accounts.mfa.api import (
+    PlatformSecondFactorResetViewSet,
+    SecondFactorTokenViewSet,
+    StaffSecondFactorResetViewSet,
+)
 from apps.accounts.api.views import (
     AuthViewSet,
     MeViewSet,
@@ -15,6 +20,9 @@ from apps.accounts.api.views import (
 urlpatterns = [
     path("auth/register/", AuthViewSet.as_view({"post": "register"}), name="auth-register"),
     path("auth/token/", AuthViewSet.as_view({"post": "token"}), name="auth-token"),
+    path(
+        "auth/token/mfa/", SecondFactorTokenViewSet.as_view({"post": "create"}), name="auth-token-mfa"
+    ),
     path("auth/token/refresh/", AuthViewSet.as_view({"post": "refresh"}), name="auth-refresh"),
     path("auth/logout/", SessionViewSet.as_view({"post": "logout"}), name="auth-logout"),
     path(
@@ -31,12 +39,26 @@ urlpatterns = [
     path("me/password/", PasswordViewSet.as_view({"post": "change"}), name="me-password"),
 ]
 
+# The public host only (config.urls_public).
+platform_urlpatterns = [
+    path(
+        "platform/second-factor/reset/",
+        PlatformSecondFactorResetViewSet.as_view({"post": "create"}),
+        name="platform-second-factor-reset",
+    ),
+]
+
 # Partner tokens are bound to the agency whose host issues them: agency hosts only.
 agency_urlpatterns = [
     path(
         "auth/partner-token/",
         AuthViewSet.as_view({"post": "partner_token"}),
         name="auth-partner-token",
+    ),
+    path(
+        "staff/second-factor/reset/",
+        StaffSecondFactorResetViewSet.as_view({"post": "create"}),
+        name="staff-second-factor-reset",
     ),
     path("staff/me/", StaffMeViewSet.as_view({"get": "retrieve"}), name="staff-me"),
     path(

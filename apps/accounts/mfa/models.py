@@ -1,0 +1,77 @@
+"""Recovery codes: a django-otp device whose single-use codes are stored hashed.
+
+django-otp's own static device keeps its tokens in clear; here each code is stored as
+HMAC-SHA256 under ``MFA_RECOVERY_CODE_KEY`` (or a key derived from ``DJANGO_SECRET_KEY``), so a
+copy of the database alone gives no usable code. A code is spent by one conditional UPDATE
+(``used_at IS NULL``), so two simultaneous uses of one code cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
+
+RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i look-alikes
+
+
+def recovery_code_normalize(raw: str) -> str:
+    """The code as stored before hashing: lower case, without spaces or dashes."""
+    return "".join(ch for ch in raw.lower() if ch not in " -\t")
+
+
+def recovery_code_hash(raw: str) -> str:
+    """The keyed hash stored for a recovery code (hex)."""
+    secret = settings.MFA_RECOVERY_CODE_KEY or settings.SECRET_KEY
+    return salted_hmac(
+        "guichet.mfa.recovery", recovery_code_normalize(raw), secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+class RecoveryCodeDevice(Device):
+    """A person's set of recovery codes (one device per person, public schema)."""
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("recovery codes")
+        verbose_name_plural = _("recovery codes")
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="mfa_recoverycodedevice_one_per_user")
+        ]
+
+    def verify_token(self, token: str) -> bool:
+        """Spend ``token`` if it is one of this device's unused codes (single use)."""
+        if not isinstance(token, str) or not recovery_code_normalize(token):
+            return False
+        spent = RecoveryCode.objects.filter(
+            device=self, code_hash=recovery_code_hash(token), used_at__isnull=True
+        ).update(used_at=timezone.now())
+        return spent == 1
+
+    def codes_left(self) -> int:
+        """How many codes are still unused."""
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+class RecoveryCode(models.Model):
+    """One recovery code, stored as a keyed hash; ``used_at`` is set when it is spent."""
+
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "code_hash"], name="mfa_recoverycode_unique_per_device"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {'used' if self.used_at else 'unused'}"
