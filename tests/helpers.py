@@ -70,19 +70,24 @@ def otp_login(client: Any, user: Any) -> Any:
     return device
 
 
-def console_sign_in(client: Any, login: str, password: str, user: Any = None) -> Any:
+def console_sign_in(
+    client: Any, login: str, password: str, user: Any = None, host: str | None = None
+) -> Any:
     """Sign in to the console of the client's host as a person does: the password, then a
     code of their authenticator (created for ``user`` if they have none). Returns the
     response of the code step (a redirect into the console when all went well), or of the
     password step when it failed."""
     from apps.accounts.models import User
 
-    response = client.post("/admin/login/?next=/admin/", {"username": login, "password": password})
+    extra = {"HTTP_HOST": host} if host else {}
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": login, "password": password}, **extra
+    )
     if response.status_code != 302 or "/mfa/" not in response["Location"]:
         return response
     person = user or User.objects.get(email=User.objects.normalize_email(login))
     device = totp_device_for(person)
-    return client.post("/admin/mfa/verify/", {"otp": _fresh_code(device)})
+    return client.post("/admin/mfa/verify/", {"otp": _fresh_code(device)}, **extra)
 
 
 def _fresh_code(device: Any) -> str:

@@ -40,6 +40,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from apps.accounts.models import Role, User  # noqa: E402
 from apps.accounts.services import membership_grant  # noqa: E402
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP  # noqa: E402
 from apps.accounts.tokens import TokenKind, issue_user_tokens  # noqa: E402
 from apps.agencies.models import Agency  # noqa: E402
 from apps.agencies.services import agency_create  # noqa: E402
@@ -310,8 +311,13 @@ def main() -> None:
     state = {
         "hosts": {"lists": LISTS[1], "other": OTHER[1], "submit": SUBMIT[1], "public": "localhost"},
         "tokens": {
+            # As the token endpoint issues it after the password and the second factor.
             "agent": issue_user_tokens(
-                user=agent, kind=TokenKind.STAFF, agency=lists.schema_name, role=Role.AGENT
+                user=agent,
+                kind=TokenKind.STAFF,
+                agency=lists.schema_name,
+                role=Role.AGENT,
+                amr=AMR_PASSWORD_OTP,
             ).access,
             "citizen": issue_user_tokens(user=me, kind=TokenKind.CITIZEN).access,
         },

@@ -7,6 +7,7 @@ import pytest
 from apps.audit.models import AuditEvent
 from tests.conftest import PUBLIC_HOST
 from tests.factories import PASSWORD
+from tests.helpers import console_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +18,7 @@ def test_platform_console_edit_of_a_membership_is_audited(
     agent = staff_of(agency_a)
     membership = agent.memberships.get()
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    client.post(
-        "/admin/login/?next=/admin/", {"username": platform_admin.email, "password": PASSWORD}
-    )
+    console_sign_in(client, platform_admin.email, PASSWORD, user=platform_admin)
 
     response = client.post(
         f"/admin/accounts/membership/{membership.pk}/change/",
@@ -36,8 +35,7 @@ def test_platform_console_edit_of_a_membership_is_audited(
 
 def _console(client, platform_admin):
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    credentials = {"username": platform_admin.email, "password": PASSWORD}
-    client.post("/admin/login/?next=/admin/", credentials)
+    console_sign_in(client, platform_admin.email, PASSWORD, user=platform_admin)
     return client
 
 
