@@ -49,9 +49,9 @@ from django.test.utils import (  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP  # noqa: E402
 from apps.accounts.models import Role, User  # noqa: E402
 from apps.accounts.services import membership_grant  # noqa: E402
-from apps.accounts.mfa.services import AMR_PASSWORD_OTP  # noqa: E402
 from apps.accounts.tokens import TokenKind, issue_user_tokens  # noqa: E402
 from apps.agencies.services import agency_create  # noqa: E402
 from apps.applications.models import Application  # noqa: E402

@@ -17,9 +17,9 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from apps.accounts.keyring import keyring_cache_clear, keyring_signing_key
+from apps.accounts.mfa.services import AMR_PASSWORD, AMR_PASSWORD_OTP
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
-from apps.accounts.mfa.services import AMR_PASSWORD, AMR_PASSWORD_OTP
 from apps.accounts.tokens import SECOND_FACTOR_KINDS, IssuedTokens, TokenKind, issue_user_tokens
 from apps.agencies import hostcache
 from apps.agencies.models import Agency

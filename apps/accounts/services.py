@@ -200,7 +200,7 @@ def token_obtain(
     lockout.login_attempt_succeeded(attempt)
     kind = TokenKind(portal)
     role, agency = _token_binding(user, kind)
-    amr = mfa.AMR_PASSWORD
+    amr: tuple[str, ...] = mfa.AMR_PASSWORD
     if kind in SECOND_FACTOR_KINDS:
         if not mfa.has_second_factor(user):
             raise mfa.MfaEnrolmentRequired()

@@ -9,8 +9,8 @@ import pytest
 from django.test import override_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from apps.accounts.models import RefreshTokenRecord
 from apps.accounts.mfa.services import AMR_PASSWORD_OTP
+from apps.accounts.models import RefreshTokenRecord
 from apps.accounts.tokens import FAMILY_CLAIM, TokenKind, issue_user_tokens
 from apps.audit.models import AuditEvent
 from tests.accounts.test_refresh_race import _me, _refresh

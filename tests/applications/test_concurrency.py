@@ -17,9 +17,9 @@ from django.db import connections
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
-from apps.accounts.mfa.services import AMR_PASSWORD_OTP
 from apps.accounts.tokens import TokenKind, issue_user_tokens
 from apps.agencies.models import Agency
 from apps.applications.models import Application, HistoryEntry, ReferenceSequence

@@ -3,11 +3,6 @@
 from django.urls import path
 
 from apps.accounts.api.partners import PartnerClientViewSet
-from apps.accounts.mfa.api import (
-    PlatformSecondFactorResetViewSet,
-    SecondFactorTokenViewSet,
-    StaffSecondFactorResetViewSet,
-)
 from apps.accounts.api.views import (
     AuthViewSet,
     MeViewSet,
@@ -16,12 +11,19 @@ from apps.accounts.api.views import (
     StaffMeViewSet,
     VerificationViewSet,
 )
+from apps.accounts.mfa.api import (
+    PlatformSecondFactorResetViewSet,
+    SecondFactorTokenViewSet,
+    StaffSecondFactorResetViewSet,
+)
 
 urlpatterns = [
     path("auth/register/", AuthViewSet.as_view({"post": "register"}), name="auth-register"),
     path("auth/token/", AuthViewSet.as_view({"post": "token"}), name="auth-token"),
     path(
-        "auth/token/mfa/", SecondFactorTokenViewSet.as_view({"post": "create"}), name="auth-token-mfa"
+        "auth/token/mfa/",
+        SecondFactorTokenViewSet.as_view({"post": "create"}),
+        name="auth-token-mfa",
     ),
     path("auth/token/refresh/", AuthViewSet.as_view({"post": "refresh"}), name="auth-refresh"),
     path("auth/logout/", SessionViewSet.as_view({"post": "logout"}), name="auth-logout"),

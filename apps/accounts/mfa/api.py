@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,7 +39,7 @@ class SecondFactorTokenViewSet(viewsets.ViewSet):
         description=_(
             "Exchange the `mfa_token` of a 403 mfa_required answer of /api/v1/auth/token/ and "
             "a code (authenticator app, or a single-use recovery code) for tokens whose `amr` "
-            "claim is [\"pwd\", \"otp\", \"mfa\"]. 401 mfa_token_invalid when the step is "
+            'claim is ["pwd", "otp", "mfa"]. 401 mfa_token_invalid when the step is '
             "unknown, expired, already completed or was started on another host; 401 "
             "mfa_invalid for a wrong code (with `attempts_left`, the step stays open); 429 "
             "mfa_locked after too many wrong codes."
@@ -75,7 +75,7 @@ RESET_DESCRIPTION = _(
 class StaffSecondFactorResetViewSet(viewsets.ViewSet):
     """Agency admins reset the second factor of their agency's staff."""
 
-    permission_classes = (staff_with_roles(Role.AGENCY_ADMIN),)
+    permission_classes: tuple[type[BasePermission], ...] = (staff_with_roles(Role.AGENCY_ADMIN),)
 
     @extend_schema(
         operation_id="staff_second_factor_reset",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from base64 import b32encode
-from typing import Any
+from typing import Any, cast
 
 import django_otp
 from django import forms
@@ -148,7 +148,7 @@ def console_login(site: AdminSite, request: HttpRequest, extra_context: Any = No
     if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
         context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=site.name)
     context.update(extra_context or {})
-    request.current_app = site.name  # type: ignore[attr-defined]
+    request.current_app = site.name
     return ConsolePasswordView.as_view(
         extra_context=context,
         authentication_form=site.login_form,
@@ -177,7 +177,9 @@ def _code_error(form: CodeForm, exc: ApplicationError) -> None:
 
 def _page(site: AdminSite, request: HttpRequest, template: str, **context: Any) -> HttpResponse:
     response = TemplateResponse(
-        request, template, {**site.each_context(request), "site_header": site.site_header, **context}
+        request,
+        template,
+        {**site.each_context(request), "site_header": site.site_header, **context},
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -217,9 +219,7 @@ def verify_view(site: AdminSite) -> Any:
                         % {"left": services.recovery_codes_left(user)},
                     )
                 return HttpResponseRedirect(next_url)
-        return _page(
-            site, request, "accounts/mfa/verify.html", title=_("Second factor"), form=form
-        )
+        return _page(site, request, "accounts/mfa/verify.html", title=_("Second factor"), form=form)
 
     return view
 
@@ -291,15 +291,22 @@ def enrol_view(site: AdminSite) -> Any:
 
 def _resettable_people(request: HttpRequest) -> list[dict[str, Any]]:
     """The people whose second factor the signed-in person may reset on this host."""
-    actor = request.user
+    actor = cast(User, request.user)
     schema = current_schema()
+    rows: list[tuple[User, Any]]
     if schema == get_public_schema_name():
         if not actor.is_superuser:
             return []
         people = User.objects.filter(is_active=True).filter(
             pk__in=Membership.objects.filter(role=Role.AGENCY_ADMIN).values("user")
         ) | User.objects.filter(is_superuser=True, is_active=True)
-        rows = [(person, _("platform administrator") if person.is_superuser else _("Agency administrator")) for person in people.distinct().exclude(pk=actor.pk).order_by("email")]
+        rows = [
+            (
+                person,
+                _("platform administrator") if person.is_superuser else _("Agency administrator"),
+            )
+            for person in people.distinct().exclude(pk=actor.pk).order_by("email")
+        ]
     else:
         if not Membership.objects.filter(
             user=actor, agency__schema_name=schema, role=Role.AGENCY_ADMIN, is_active=True
@@ -335,21 +342,9 @@ def staff_view(site: AdminSite) -> Any:
             "accounts/mfa/staff.html",
             title=_("Second factor of the staff"),
             people=people,
-            may_reset=bool(people) or _may_reset_anyone(request),
         )
 
     return site.admin_view(view)
-
-
-def _may_reset_anyone(request: HttpRequest) -> bool:
-    if current_schema() == get_public_schema_name():
-        return bool(request.user.is_superuser)
-    return Membership.objects.filter(
-        user=request.user,
-        agency__schema_name=current_schema(),
-        role=Role.AGENCY_ADMIN,
-        is_active=True,
-    ).exists()
 
 
 def reset_view(site: AdminSite) -> Any:
@@ -365,7 +360,10 @@ def reset_view(site: AdminSite) -> Any:
         else:
             messages.success(
                 request,
-                _("The second factor of %(person)s is reset: they set up a new one at their next sign-in.")
+                _(
+                    "The second factor of %(person)s is reset: they set up a new one at "
+                    "their next sign-in."
+                )
                 % {"person": target.get_username()},
             )
         return redirect("admin:mfa_staff")

@@ -34,6 +34,12 @@ def recovery_code_hash(raw: str) -> str:
 class RecoveryCodeDevice(Device):
     """A person's set of recovery codes (one device per person, public schema)."""
 
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="recovery_code_devices",
+        verbose_name=_("user"),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -13,6 +13,7 @@ Everything that changes state is audited in the same transaction.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +125,9 @@ def _checked(user: User, check: Any) -> Any:
     return device
 
 
-def totp_enrolment_confirm(*, user: User, device_id: int, code: str) -> tuple[TOTPDevice, list[str]]:
+def totp_enrolment_confirm(
+    *, user: User, device_id: int, code: str
+) -> tuple[TOTPDevice, list[str]]:
     """Confirm the unconfirmed authenticator ``device_id`` with its first code; returns it
     with ten new recovery codes (to show once). Wrong code: 401 ``mfa_invalid``, counted."""
 
@@ -239,9 +242,10 @@ def second_factor_target_get(*, actor: User, user_id: Any) -> User:
     target = User.objects.filter(pk=user_id).first()
     if target is None:
         raise NotFoundError()
-    if schema != get_public_schema_name() and not Membership.objects.filter(
-        user=target, agency__schema_name=schema
-    ).exists():
+    if (
+        schema != get_public_schema_name()
+        and not Membership.objects.filter(user=target, agency__schema_name=schema).exists()
+    ):
         raise NotFoundError()
     if target.pk == actor.pk or not _actor_may_reset(actor, target, schema):
         raise PermissionDeniedError(
@@ -265,7 +269,9 @@ def second_factor_reset(*, actor: User, user_id: Any) -> User:
     removed += RecoveryCodeDevice.objects.filter(user=target).count()
     TOTPDevice.objects.filter(user=target).delete()
     RecoveryCodeDevice.objects.filter(user=target).delete()
-    user_tokens_revoke_all(user=target)
+    # One second ahead: the marker has a one-second resolution, and a token issued in this
+    # very second must end too.
+    user_tokens_revoke_all(user=target, at=time.time() + 1)
     audit_record(
         action="mfa.reset",
         target_type="user",
