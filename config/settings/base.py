@@ -257,15 +257,12 @@ LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS = env.int(
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
-# Second factor of staff and platform administrators (apps/accounts/mfa, docs/accounts.md):
+# Second factor of staff and platform administrators (apps/accounts/mfa, docs/second-factor.md):
 # wrong codes allowed per person within the window before codes are refused (429 mfa_locked),
 # and how long the "password done, code pending" step of a sign-in lasts (API and console).
 MFA_MAX_FAILURES = env.int("MFA_MAX_FAILURES", default=5)
 MFA_WINDOW_SECONDS = env.int("MFA_WINDOW_SECONDS", default=900)
 MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
-# Recovery codes are stored as HMAC-SHA256 under this key (empty: derived from DJANGO_SECRET_KEY;
-# changing it voids every recovery code).
-MFA_RECOVERY_CODE_KEY = env.str("MFA_RECOVERY_CODE_KEY", default="")
 # django-otp: the issuer shown in authenticator apps; throttling is ours (hot-key store), and
 # replay is refused by the device's last time step.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Guichet")

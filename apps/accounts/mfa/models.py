@@ -1,8 +1,9 @@
 """Recovery codes: a django-otp device whose single-use codes are stored hashed.
 
 django-otp's own static device keeps its tokens in clear; here each code is stored as
-HMAC-SHA256 under ``MFA_RECOVERY_CODE_KEY`` (or a key derived from ``DJANGO_SECRET_KEY``), so a
-copy of the database alone gives no usable code. A code is spent by one conditional UPDATE
+HMAC-SHA256 under a key derived from ``OTP_SECRET_KEY`` (``DJANGO_SECRET_KEY`` when it is empty,
+as in development), so a copy of the database alone gives no usable code; changing that key
+voids every recovery code. A code is spent by one conditional UPDATE
 (``used_at IS NULL``), so two simultaneous uses of one code cannot both succeed.
 """
 
@@ -25,7 +26,7 @@ def recovery_code_normalize(raw: str) -> str:
 
 def recovery_code_hash(raw: str) -> str:
     """The keyed hash stored for a recovery code (hex)."""
-    secret = settings.MFA_RECOVERY_CODE_KEY or settings.SECRET_KEY
+    secret = settings.OTP_SECRET_KEY or settings.SECRET_KEY
     return salted_hmac(
         "guichet.mfa.recovery", recovery_code_normalize(raw), secret=secret, algorithm="sha256"
     ).hexdigest()
