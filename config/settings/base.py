@@ -263,6 +263,9 @@ OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
 MFA_MAX_FAILURES = env.int("MFA_MAX_FAILURES", default=5)
 MFA_WINDOW_SECONDS = env.int("MFA_WINDOW_SECONDS", default=900)
 MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
+# Passkeys (WebAuthn) of the console: the relying party's name shown by browsers; its id is the
+# host of the console page (each agency host has its own passkeys).
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Guichet")
 # django-otp: the issuer shown in authenticator apps; throttling is ours (hot-key store), and
 # replay is refused by the device's last time step.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Guichet")

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context
 
-from apps.accounts.mfa.models import RecoveryCode
+from apps.accounts.mfa.models import PasskeyDevice, RecoveryCode
 from apps.accounts.models import Role
 from apps.audit.models import AuditEvent
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
@@ -220,3 +220,51 @@ def test_the_console_reset_respects_agencies_and_roles(agency_a, agency_b, staff
     for schema in (agency_a.schema_name, agency_b.schema_name):
         with schema_context(schema):
             assert not AuditEvent.objects.filter(action="mfa.reset").exists()
+
+
+# --- passkeys (the browser test adds and uses one with Chromium's virtual authenticator) -------
+
+
+def test_a_forged_passkey_answer_is_refused_and_counted(agency_a, staff_of):
+    agent = staff_of(agency_a)
+    totp_device_for(agent)
+    PasskeyDevice.objects.create(
+        user=agent, name="passkey", rp_id=HOST_A, credential_id="AAAA", public_key=b"x"
+    )
+    client = console()
+    password_step(client, agent)
+    assert 'id="mfa-passkey"' in client.get(VERIFY).content.decode()
+    assert client.get("/admin/mfa/passkeys/verify/options/").status_code == 200
+
+    forged = {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}
+    response = client.post("/admin/mfa/passkeys/verify/", forged, content_type="application/json")
+
+    assert response.status_code == 400
+    assert client.get("/admin/").status_code == 302
+    assert AuditEvent.objects.filter(action="mfa.failed", target_id=str(agent.pk)).count() == 1
+    # The challenge was single use: the same answer again has none to answer.
+    again = client.post("/admin/mfa/passkeys/verify/", forged, content_type="application/json")
+    assert again.status_code == 400
+
+
+def test_passkey_routes_need_the_password_step_or_a_verified_session(agency_a, staff_of):
+    agent = staff_of(agency_a)
+    client = console()
+    client.force_login(agent)  # not verified
+
+    assert client.get("/admin/mfa/passkeys/new/options/").status_code == 302
+    assert client.get("/admin/mfa/passkeys/verify/options/").status_code == 400
+
+
+def test_a_reset_removes_passkeys_too(agency_a, staff_of):
+    admin, agent = staff_of(agency_a, Role.AGENCY_ADMIN), staff_of(agency_a)
+    totp_device_for(agent)
+    PasskeyDevice.objects.create(
+        user=agent, name="passkey", rp_id=HOST_A, credential_id="BBBB", public_key=b"x"
+    )
+    admin_console = console()
+    otp_login(admin_console, admin)
+
+    admin_console.post(f"/admin/mfa/staff/{agent.pk}/reset/")
+
+    assert not PasskeyDevice.objects.filter(user=agent).exists()

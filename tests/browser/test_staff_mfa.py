@@ -21,7 +21,7 @@ from django.contrib.auth.hashers import check_password
 from django_otp.oath import TOTP
 from rest_framework.test import APIClient
 
-from apps.accounts.mfa.models import RecoveryCode
+from apps.accounts.mfa.models import PasskeyDevice, RecoveryCode
 from apps.accounts.models import PartnerClient, Role
 from apps.audit.models import AuditEvent
 from tests.conftest import HOST_A
@@ -159,3 +159,40 @@ def test_a_partner_client_is_created_in_the_console_with_its_secret_shown_once(
     )
     assert token.status_code == 200, token.content
     assert token.json()["scope"] == "catalogue:read"
+
+
+def test_a_passkey_is_added_then_replaces_the_code(
+    page: Any, live_url: Any, console_login: Any, staff_of: Any, agency_a: Any, tmp_path: Path
+) -> None:
+    """Chromium's virtual authenticator (DevTools protocol) stands in for the screen lock."""
+    agent = staff_of(agency_a)
+    devtools = page.context.new_cdp_session(page)
+    devtools.send("WebAuthn.enable")
+    devtools.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    console_login(page, agent, HOST_A)
+
+    page.goto(live_url(HOST_A, "/admin/mfa/"))
+    assert "Aucune clé d'accès" in page.content()
+    _submit(page, "#mfa-passkey-add")
+    assert page.url.endswith("/admin/mfa/")
+    assert "Clé d'accès ajoutée le" in page.inner_text("#mfa-passkeys")
+    _screenshot(page, tmp_path, "passkeys.png")
+    assert PasskeyDevice.objects.filter(user=agent, rp_id=HOST_A).count() == 1
+    assert AuditEvent.objects.filter(action="mfa.passkey_added", target_id=str(agent.pk)).exists()
+
+    _password_step(page, live_url, agent.email)
+    assert page.url.endswith("/admin/mfa/verify/")
+    _submit(page, "#mfa-passkey")
+    assert page.url.endswith("/admin/")
+    assert PasskeyDevice.objects.get(user=agent).last_used_at is not None

@@ -13,8 +13,9 @@ the API's (``attempts``).
 
 from __future__ import annotations
 
+import json
 import time
-from base64 import b32encode
+from base64 import b32encode, b64decode, b64encode
 from typing import Any, cast
 
 import django_otp
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.admin import AdminSite
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -36,8 +37,9 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
-from apps.accounts.mfa import services
+from apps.accounts.mfa import passkeys, services
 from apps.accounts.mfa.errors import MfaAlreadyEnrolled, MfaInvalid, MfaLocked
+from apps.accounts.mfa.models import PasskeyDevice
 from apps.accounts.mfa.qr import qr_svg
 from apps.accounts.models import Membership, Role, User
 from apps.core.context import bind_actor
@@ -46,6 +48,8 @@ from apps.core.tenancy import current_schema
 
 PENDING_KEY = "mfa_pending"
 ENROL_DEVICE_KEY = "mfa_enrol_device"
+PASSKEY_REGISTRATION_KEY = "mfa_passkey_registration"
+PASSKEY_AUTHENTICATION_KEY = "mfa_passkey_authentication"
 
 
 class CodeForm(forms.Form):
@@ -219,7 +223,14 @@ def verify_view(site: AdminSite) -> Any:
                         % {"left": services.recovery_codes_left(user)},
                     )
                 return HttpResponseRedirect(next_url)
-        return _page(site, request, "accounts/mfa/verify.html", title=_("Second factor"), form=form)
+        return _page(
+            site,
+            request,
+            "accounts/mfa/verify.html",
+            title=_("Second factor"),
+            form=form,
+            has_passkey=passkeys.has_passkey(user, _relying_party(request)[0]),
+        )
 
     return view
 
@@ -393,9 +404,121 @@ def mine_view(site: AdminSite) -> Any:
             "accounts/mfa/mine.html",
             title=_("My second factor"),
             codes_left=services.recovery_codes_left(user),  # type: ignore[arg-type]
+            passkeys=PasskeyDevice.objects.filter(
+                user=user, rp_id=_relying_party(request)[0]
+            ).order_by("created_at"),
         )
 
     return site.admin_view(view)
+
+
+def _relying_party(request: HttpRequest) -> tuple[str, str]:
+    """The WebAuthn relying party id (the host, without port) and origin of this request."""
+    host = request.get_host()
+    return host.rsplit(":", 1)[0] if not host.endswith("]") else host, (
+        f"{request.scheme}://{host}"
+    )
+
+
+def _json_body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError:
+        return None
+
+
+def _passkey_error(exc: ApplicationError) -> JsonResponse:
+    if isinstance(exc, MfaLocked):
+        minutes = max(1, -(-exc.retry_after // 60))
+        text = _("Too many wrong codes. Try again in %(minutes)d minutes.") % {"minutes": minutes}
+        return JsonResponse({"error": str(text)}, status=429)
+    return JsonResponse({"error": str(_("The passkey was not accepted."))}, status=400)
+
+
+def passkey_register_options_view(site: AdminSite) -> Any:
+    """Options to create a passkey for the signed-in person (verified session)."""
+
+    def view(request: HttpRequest) -> HttpResponse:
+        rp_id, _origin = _relying_party(request)
+        options, challenge = passkeys.passkey_registration_options(
+            user=cast(User, request.user), rp_id=rp_id
+        )
+        request.session[PASSKEY_REGISTRATION_KEY] = b64encode(challenge).decode()
+        return HttpResponse(options, content_type="application/json")
+
+    return site.admin_view(view)
+
+
+def passkey_register_view(site: AdminSite) -> Any:
+    """Keep the passkey the browser made (POST, JSON)."""
+
+    @require_POST
+    def view(request: HttpRequest) -> HttpResponse:
+        challenge = request.session.pop(PASSKEY_REGISTRATION_KEY, None)
+        credential = _json_body(request)
+        if not challenge or not isinstance(credential, dict):
+            return JsonResponse({"error": str(_("The passkey was not accepted."))}, status=400)
+        rp_id, origin = _relying_party(request)
+        _bind(cast(User, request.user))
+        try:
+            passkeys.passkey_register(
+                user=cast(User, request.user),
+                rp_id=rp_id,
+                origin=origin,
+                credential=credential,
+                challenge=b64decode(challenge),
+            )
+        except ApplicationError as exc:
+            return _passkey_error(exc)
+        messages.success(request, _("Your passkey is added."))
+        return JsonResponse({"redirect": reverse("admin:mfa_mine")})
+
+    return site.admin_view(view)
+
+
+def passkey_verify_options_view(site: AdminSite) -> Any:
+    """Options to sign in with a passkey (after the password)."""
+
+    @never_cache
+    def view(request: HttpRequest) -> HttpResponse:
+        pending = _pending(request)
+        if pending is None:
+            return JsonResponse({"error": str(_("Sign in again."))}, status=400)
+        rp_id, _origin = _relying_party(request)
+        options, challenge = passkeys.passkey_authentication_options(user=pending[0], rp_id=rp_id)
+        request.session[PASSKEY_AUTHENTICATION_KEY] = b64encode(challenge).decode()
+        return HttpResponse(options, content_type="application/json")
+
+    return view
+
+
+def passkey_verify_view(site: AdminSite) -> Any:
+    """Sign in with the passkey's answer (POST, JSON)."""
+
+    @csrf_protect
+    @require_POST
+    def view(request: HttpRequest) -> HttpResponse:
+        pending = _pending(request)
+        challenge = request.session.pop(PASSKEY_AUTHENTICATION_KEY, None)
+        credential = _json_body(request)
+        if pending is None or not challenge or not isinstance(credential, dict):
+            return JsonResponse({"error": str(_("Sign in again."))}, status=400)
+        user, mark = pending
+        rp_id, origin = _relying_party(request)
+        _bind(user)
+        try:
+            device = passkeys.passkey_verify(
+                user=user,
+                rp_id=rp_id,
+                origin=origin,
+                credential=credential,
+                challenge=b64decode(challenge),
+            )
+        except ApplicationError as exc:
+            return _passkey_error(exc)
+        return JsonResponse({"redirect": _complete(request, user, mark, device)})
+
+    return view
 
 
 def mfa_urls(site: AdminSite) -> list[URLPattern]:
@@ -406,4 +529,16 @@ def mfa_urls(site: AdminSite) -> list[URLPattern]:
         path("mfa/", mine_view(site), name="mfa_mine"),
         path("mfa/staff/", staff_view(site), name="mfa_staff"),
         path("mfa/staff/<uuid:user_id>/reset/", reset_view(site), name="mfa_reset"),
+        path(
+            "mfa/passkeys/new/options/",
+            passkey_register_options_view(site),
+            name="mfa_passkey_register_options",
+        ),
+        path("mfa/passkeys/new/", passkey_register_view(site), name="mfa_passkey_register"),
+        path(
+            "mfa/passkeys/verify/options/",
+            passkey_verify_options_view(site),
+            name="mfa_passkey_verify_options",
+        ),
+        path("mfa/passkeys/verify/", passkey_verify_view(site), name="mfa_passkey_verify"),
     ]

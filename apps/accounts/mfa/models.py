@@ -82,3 +82,34 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {'used' if self.used_at else 'unused'}"
+
+
+class PasskeyDevice(Device):
+    """A passkey (WebAuthn public-key credential) of a person, for the console.
+
+    Added from "My second factor" by a person whose session already passed the second factor;
+    it can then replace the authenticator code at sign-in. Only the public key is stored;
+    ``sign_count`` follows the authenticator's counter (a counter going back means a cloned
+    key, and the sign-in is refused).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="passkey_devices",
+        verbose_name=_("user"),
+    )
+    rp_id = models.CharField(_("host"), max_length=253)  # the console host it works on
+    credential_id = models.CharField(_("credential id"), max_length=1024, unique=True)
+    public_key = models.BinaryField(_("public key"))
+    sign_count = models.BigIntegerField(_("signature counter"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+
+    def verify_token(self, token: str) -> bool:
+        """Passkeys answer a challenge (``apps.accounts.mfa.passkeys``), never a typed code."""
+        return False

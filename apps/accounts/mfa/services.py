@@ -36,6 +36,7 @@ from apps.accounts.mfa.errors import MfaRequired as MfaRequired
 from apps.accounts.mfa.errors import MfaTokenInvalid as MfaTokenInvalid
 from apps.accounts.mfa.models import (
     RECOVERY_CODE_ALPHABET,
+    PasskeyDevice,
     RecoveryCode,
     RecoveryCodeDevice,
     recovery_code_hash,
@@ -267,8 +268,10 @@ def second_factor_reset(*, actor: User, user_id: Any) -> User:
     target = second_factor_target_get(actor=actor, user_id=user_id)
     removed = TOTPDevice.objects.filter(user=target, confirmed=True).count()
     removed += RecoveryCodeDevice.objects.filter(user=target).count()
+    removed += PasskeyDevice.objects.filter(user=target).count()
     TOTPDevice.objects.filter(user=target).delete()
     RecoveryCodeDevice.objects.filter(user=target).delete()
+    PasskeyDevice.objects.filter(user=target).delete()
     # One second ahead: the marker has a one-second resolution, and a token issued in this
     # very second must end too.
     user_tokens_revoke_all(user=target, at=time.time() + 1)
