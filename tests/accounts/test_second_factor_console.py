@@ -44,7 +44,10 @@ def test_a_password_alone_opens_no_console_page(agency_a, staff_of):
         response = client.get(page)
         assert response.status_code == 302, page
         assert response["Location"].startswith("/admin/login/")
+        assert client.get(response["Location"])["Location"] == VERIFY  # then the code step
     assert "_auth_user_id" not in client.session  # nobody is signed in yet
+    restart = client.get("/admin/login/?restart=1")
+    assert restart.status_code == 200  # the password form again
 
 
 def test_first_sign_in_enrols_an_authenticator_then_shows_recovery_codes_once(agency_a, staff_of):
@@ -145,6 +148,8 @@ def test_a_session_signed_in_without_the_second_factor_is_refused(agency_a, staf
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+    assert client.get(response["Location"])["Location"] == ENROL  # its second factor, first
+    assert "_auth_user_id" not in client.session
 
 
 def test_the_code_step_belongs_to_the_host_of_the_password(agency_a, agency_b, staff_of):

@@ -136,12 +136,37 @@ class ConsolePasswordView(LoginView):
         return HttpResponseRedirect(reverse("admin:mfa_enrol"))
 
 
+def _second_factor_step(request: HttpRequest) -> HttpResponse | None:
+    """Where a session that gave its password but not its second factor goes: the code step
+    (or enrolment) instead of the password form again. A session signed in before the second
+    factor existed becomes such a step. ``?restart`` starts over with the password."""
+    from apps.accounts.admin_site import may_use_console
+
+    if "restart" in request.GET:
+        request.session.pop(PENDING_KEY, None)
+        return None
+    pending = _pending(request)
+    user = request.user
+    if pending is None and user.is_authenticated and may_use_console(user):
+        _pending_begin(request, user, reverse("admin:index"))
+        pending = _pending(request)
+    if pending is None:
+        return None
+    if services.has_second_factor(pending[0]):
+        return HttpResponseRedirect(reverse("admin:mfa_verify"))
+    return HttpResponseRedirect(reverse("admin:mfa_enrol"))
+
+
 def console_login(site: AdminSite, request: HttpRequest, extra_context: Any = None) -> Any:
     """``AdminSite.login`` with ``ConsolePasswordView`` (same page, same context)."""
     from django.contrib.auth import REDIRECT_FIELD_NAME
 
     if request.method == "GET" and site.has_permission(request):
         return HttpResponseRedirect(reverse("admin:index", current_app=site.name))
+    if request.method == "GET":
+        step = _second_factor_step(request)
+        if step is not None:
+            return step
     context = {
         **site.each_context(request),
         "title": _("Log in"),
