@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.admin import AdminSite
 from django.contrib.auth.views import LoginView
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -42,6 +43,7 @@ from apps.accounts.mfa.errors import MfaAlreadyEnrolled, MfaInvalid, MfaLocked
 from apps.accounts.mfa.models import PasskeyDevice
 from apps.accounts.mfa.qr import qr_svg
 from apps.accounts.models import Membership, Role, User
+from apps.audit.services import audit_record
 from apps.core.context import bind_actor
 from apps.core.errors import ApplicationError, ServiceUnavailableError
 from apps.core.tenancy import current_schema
@@ -106,8 +108,23 @@ def _pending_begin(request: HttpRequest, user: User, next_url: str) -> None:
 
 def _complete(request: HttpRequest, user: User, mark: dict[str, Any], device: Any) -> str:
     """Sign the person in with the device that verified them; returns where to go next."""
-    auth.login(request, user, backend=mark["backend"])
-    django_otp.login(request, device)
+    method = "passkey" if isinstance(device, PasskeyDevice) else "otp"
+    with transaction.atomic():
+        auth.login(request, user, backend=mark["backend"])
+        django_otp.login(request, device)
+        audit_record(
+            action="auth.login",
+            target_type="user",
+            target_id=user.pk,
+            changes={
+                "kind": {"old": None, "new": "console"},
+                "amr": {
+                    "old": None,
+                    "new": ["pwd", "hwk" if method == "passkey" else "otp", "mfa"],
+                },
+            },
+            platform=True,
+        )
     request.session.pop(PENDING_KEY, None)
     request.session.pop(ENROL_DEVICE_KEY, None)
     next_url = str(mark.get("next") or "")
