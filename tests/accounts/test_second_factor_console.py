@@ -273,3 +273,21 @@ def test_a_reset_removes_passkeys_too(agency_a, staff_of):
     admin_console.post(f"/admin/mfa/staff/{agent.pk}/reset/")
 
     assert not PasskeyDevice.objects.filter(user=agent).exists()
+
+
+def test_new_recovery_codes_replace_the_old_ones(api, agency_a, staff_of):
+    agent = staff_of(agency_a)
+    client = console()
+    otp_login(client, agent)
+    first = re.findall(r"<li>([a-z2-9-]{11})</li>", client.post("/admin/mfa/").content.decode())
+    second = re.findall(r"<li>([a-z2-9-]{11})</li>", client.post("/admin/mfa/").content.decode())
+
+    assert len(first) == len(second) == 10
+    assert not set(first) & set(second)
+    body = {"login": agent.email, "password": PASSWORD, "portal": "staff"}
+    assert api(HOST_A).post("/api/v1/auth/token/", {**body, "otp": first[0]}).status_code == 401
+    assert api(HOST_A).post("/api/v1/auth/token/", {**body, "otp": second[0]}).status_code == 200
+    regenerated = AuditEvent.objects.filter(
+        action="mfa.recovery_codes_regenerated", target_id=str(agent.pk)
+    )
+    assert regenerated.count() == 2
