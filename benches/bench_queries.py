@@ -49,6 +49,7 @@ from django.test.utils import (  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP  # noqa: E402
 from apps.accounts.models import Role, User  # noqa: E402
 from apps.accounts.services import membership_grant  # noqa: E402
 from apps.accounts.tokens import TokenKind, issue_user_tokens  # noqa: E402
@@ -162,8 +163,12 @@ def main() -> None:
     try:
         connection.set_schema_to_public()
         citizen, supervisor = _populate(args.rows)
-        staff_token = issue_user_tokens(
-            user=supervisor, kind=TokenKind.STAFF, agency="bench_a", role=Role.SUPERVISOR
+        staff_token = issue_user_tokens(  # as issued after the password and the second factor
+            user=supervisor,
+            kind=TokenKind.STAFF,
+            agency="bench_a",
+            role=Role.SUPERVISOR,
+            amr=AMR_PASSWORD_OTP,
         ).access
         citizen_token = issue_user_tokens(user=citizen, kind=TokenKind.CITIZEN).access
         setup_seconds = time.perf_counter() - started

@@ -84,6 +84,7 @@ def _tokens(people: list[User]) -> list[bytes]:
         token["kind"] = str(TokenKind.STAFF)
         token["agency"] = "agence_a"
         token["role"] = "agent"
+        token["amr"] = ["pwd", "otp", "mfa"]  # staff tokens exist only with a second factor
         raws.append(str(token).encode())
     return raws
 

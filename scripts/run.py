@@ -252,6 +252,8 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
                     f" (web up in {now - started_at:.1f} s).\n"
                     f"  open http://{DEMO_HOST}:{port}/api/docs/\n"
                     f"  public host: http://localhost:{port}/  admin: http://{DEMO_HOST}:{port}/admin/\n"
+                    "  staff sign-in: the demo password, then the code of"
+                    " `.venv/bin/python manage.py totp_code <login>` (second factor)\n"
                     "  Ctrl-C stops everything; data stays in var/ for the next run.\n",
                     flush=True,
                 )

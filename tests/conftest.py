@@ -17,9 +17,10 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from apps.accounts.keyring import keyring_cache_clear, keyring_signing_key
+from apps.accounts.mfa.services import AMR_PASSWORD, AMR_PASSWORD_OTP
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
-from apps.accounts.tokens import IssuedTokens, TokenKind, issue_user_tokens
+from apps.accounts.tokens import SECOND_FACTOR_KINDS, IssuedTokens, TokenKind, issue_user_tokens
 from apps.agencies import hostcache
 from apps.agencies.models import Agency
 from apps.agencies.services import agency_create
@@ -155,18 +156,23 @@ def staff_of(db: None) -> Callable[..., User]:
 
 @pytest.fixture
 def tokens() -> Callable[..., IssuedTokens]:
-    """``tokens(user, kind, agency=None, role=None)``: tokens as the token endpoint issues them."""
+    """``tokens(user, kind, agency=None, role=None, amr=None)``: tokens as the token endpoint
+    issues them. Staff and platform tokens carry ``amr`` ["pwd", "otp", "mfa"] by default (the
+    second factor passed); pass ``amr=["pwd"]`` for one obtained on a password alone."""
 
     def make(
         user: User,
         kind: TokenKind = TokenKind.CITIZEN,
         agency: Agency | None = None,
         role: str | None = None,
+        amr: list[str] | None = None,
     ) -> IssuedTokens:
         schema = agency.schema_name if agency is not None else None
         if kind is TokenKind.PLATFORM:
             schema = "public"
-        return issue_user_tokens(user=user, kind=kind, agency=schema, role=role)
+        if amr is None:
+            amr = list(AMR_PASSWORD_OTP if kind in SECOND_FACTOR_KINDS else AMR_PASSWORD)
+        return issue_user_tokens(user=user, kind=kind, agency=schema, role=role, amr=amr)
 
     return make
 

@@ -94,7 +94,22 @@ class GuichetAdminSite(admin.AdminSite):
     login_form = ConsoleAuthenticationForm
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return may_use_console(request.user)
+        """A member (or platform administrator) whose session passed the second factor."""
+        from apps.accounts.mfa.console import console_session_verified
+
+        return may_use_console(request.user) and console_session_verified(request)
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """The password step; the second factor follows (``apps.accounts.mfa.console``)."""
+        from apps.accounts.mfa.console import console_login
+
+        return console_login(self, request, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        """The second-factor pages (sign-in step, enrolment, resets) before the admin's."""
+        from apps.accounts.mfa.console import mfa_urls
+
+        return [*mfa_urls(self), *super().get_urls()]
 
 
 def console_role(request: HttpRequest) -> str | None:

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -35,7 +35,13 @@ from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.denylist import token_is_revoked
 from apps.accounts.revocations import user_revoked_since
-from apps.accounts.tokens import AGENCY_BOUND_KINDS, TokenKind
+from apps.accounts.tokens import (
+    AGENCY_BOUND_KINDS,
+    AMR_CLAIM,
+    SECOND_FACTOR_KINDS,
+    TokenKind,
+    amr_has_second_factor,
+)
 from apps.core.context import bind_actor
 from apps.core.tenancy import current_schema
 
@@ -159,6 +165,14 @@ class AgencyBoundJWTAuthentication(JWTAuthentication):
             and user_revoked_since(str(token.get(api_settings.USER_ID_CLAIM)), token.get("iat"))
         ):
             raise AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
+        # Staff and platform tokens exist only with a second factor: one without (issued on a
+        # password alone, before the second factor existed) opens nothing. 403, not 401: the
+        # token is genuine, the sign-in was not complete.
+        if kind in SECOND_FACTOR_KINDS and not amr_has_second_factor(token.get(AMR_CLAIM)):
+            raise PermissionDenied(
+                _("A second factor is required: sign in again with your authenticator code."),
+                code="mfa_required",
+            )
         if kind is TokenKind.PARTNER:
             principal = PartnerPrincipal(
                 pk=str(token.get("sub")),

@@ -75,7 +75,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return canonical_email(email or "")
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+# django-stubs cannot type the reverse manager of a django-otp device (untyped library).
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     """A person: one identity across every agency (citizen, civil servant or both).
 
     ``is_superuser`` marks a platform administrator. Civil servants get their agency role from

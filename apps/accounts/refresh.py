@@ -35,6 +35,7 @@ from apps.accounts import denylist
 from apps.accounts.models import Membership, RefreshTokenRecord, User
 from apps.accounts.tokens import (
     AGENCY_BOUND_KINDS,
+    AMR_CLAIM,
     FAMILY_CLAIM,
     IssuedTokens,
     TokenKind,
@@ -169,7 +170,15 @@ def _rotate(refresh: _RotationCandidate, kind: TokenKind) -> IssuedTokens | _Ref
         record.save(update_fields=["rotated_at"])
     family = record.family if record is not None else _family_claim(refresh)
     bind_actor(actor_type="user", actor_id=str(user.pk), actor_role=role or str(kind))
-    return issue_user_tokens(user=user, kind=kind, agency=agency, role=role, family=family)
+    amr = refresh.get(AMR_CLAIM)  # the original sign-in's methods, kept by every rotation
+    return issue_user_tokens(
+        user=user,
+        kind=kind,
+        agency=agency,
+        role=role,
+        family=family,
+        amr=amr if isinstance(amr, list) else None,
+    )
 
 
 def _family_claim(refresh: RefreshToken) -> uuid.UUID | None:

@@ -33,6 +33,7 @@ from apps.accounts.partners import (
     partner_token_obtain as partner_token_obtain,
 )
 from apps.accounts.tokens import (
+    SECOND_FACTOR_KINDS,
     IssuedTokens,
     TokenKind,
     issue_user_tokens,
@@ -166,6 +167,7 @@ def token_obtain(
     password: str,
     portal: str,
     device_token: str | None = None,
+    otp: str | None = None,
 ) -> IssuedTokens:
     """Sign a person in and issue tokens of the kind the portal asks for.
 
@@ -173,11 +175,19 @@ def token_obtain(
     whose host was called and are bound to it; ``platform`` tokens need a platform
     administrator on the public host. Failures are audited in the platform trail.
 
+    Staff and platform sign-ins need a second factor (``apps.accounts.mfa``): ``otp`` (an
+    authenticator code or a recovery code) in the same request, or else 403 ``mfa_required``
+    carrying an ``mfa_token`` to exchange with a code (``token_obtain_second_factor``);
+    403 ``mfa_enrolment_required`` for a person who has not enrolled yet (in the console).
+
     Locked accounts and sources are refused (429) before the password is checked; see
     ``apps.accounts.lockout``. The lockout store being down answers 503. ``device_token``
     (returned by an earlier successful sign-in on this device) keeps this device signing in
     while the account is under attack elsewhere; a fresh one is returned on success.
     """
+    from apps.accounts.mfa import challenge as mfa_challenge
+    from apps.accounts.mfa import services as mfa
+
     attempt = lockout.login_attempt_begin(
         login=login, source=get_context().ip, device_token=device_token
     )
@@ -188,10 +198,34 @@ def token_obtain(
         raise InvalidCredentials(_("The login or the password is wrong."))
     assert isinstance(user, User)
     lockout.login_attempt_succeeded(attempt)
-    schema = current_schema()
-    role: str | None = None
-    agency: str | None = None
     kind = TokenKind(portal)
+    role, agency = _token_binding(user, kind)
+    amr: tuple[str, ...] = mfa.AMR_PASSWORD
+    if kind in SECOND_FACTOR_KINDS:
+        if not mfa.has_second_factor(user):
+            raise mfa.MfaEnrolmentRequired()
+        if not otp:
+            token, ttl = mfa_challenge.challenge_issue(
+                mfa_challenge.PendingSignIn(
+                    user_id=str(user.pk),
+                    kind=str(kind),
+                    schema=current_schema(),
+                    device_id=attempt.device_id,
+                )
+            )
+            raise mfa.MfaRequired(
+                extra={"mfa_token": token, "expires_in": ttl, "methods": ["totp", "recovery_code"]}
+            )
+        amr = mfa.second_factor_verify(user=user, code=otp).amr
+    return _tokens_issue(
+        user=user, kind=kind, role=role, agency=agency, amr=amr, device_id=attempt.device_id
+    )
+
+
+def _token_binding(user: User, kind: TokenKind) -> tuple[str | None, str | None]:
+    """The role and agency schema a token of ``kind`` carries for ``user`` on this host;
+    403 (audited) when the person may not have such a token here."""
+    schema = current_schema()
     if kind is TokenKind.STAFF:
         membership = _active_membership(user, schema)
         if membership is None:
@@ -205,8 +239,8 @@ def token_obtain(
             raise PermissionDeniedError(
                 _("You are not a member of this agency's staff."), code="not_agency_staff"
             )
-        role, agency = membership.role, schema
-    elif kind is TokenKind.PLATFORM:
+        return membership.role, schema
+    if kind is TokenKind.PLATFORM:
         if not user.is_superuser or schema != get_public_schema_name():
             audit_record(
                 action="auth.login",
@@ -219,22 +253,65 @@ def token_obtain(
                 _("Platform administration is not open to this account here."),
                 code="not_platform_admin",
             )
-        agency = schema
+        return None, schema
+    return None, None
+
+
+def _tokens_issue(
+    *,
+    user: User,
+    kind: TokenKind,
+    role: str | None,
+    agency: str | None,
+    amr: tuple[str, ...],
+    device_id: str | None,
+) -> IssuedTokens:
     bind_actor(actor_type="user", actor_id=str(user.id), actor_role=role or str(kind))
     with transaction.atomic():
-        tokens = issue_user_tokens(user=user, kind=kind, agency=agency, role=role)
+        tokens = issue_user_tokens(user=user, kind=kind, agency=agency, role=role, amr=amr)
         audit_record(
             action="auth.login",
             target_type="user",
             target_id=user.id,
-            changes={"kind": {"old": None, "new": str(kind)}},
+            changes={
+                "kind": {"old": None, "new": str(kind)},
+                "amr": {"old": None, "new": list(amr)},
+            },
             platform=True,
         )
     return dataclasses.replace(
         tokens,
         device_token=device_token_issue(
-            user_id=str(user.pk), password_hash=user.password, device_id=attempt.device_id
+            user_id=str(user.pk), password_hash=user.password, device_id=device_id
         ),
+    )
+
+
+def token_obtain_second_factor(*, mfa_token: str, otp: str) -> IssuedTokens:
+    """Second step of a staff or platform sign-in: exchange the ``mfa_token`` that the token
+    endpoint returned with ``mfa_required`` and a code for tokens.
+
+    401 ``mfa_token_invalid`` when the step is unknown, expired, spent or from another host;
+    401 ``mfa_invalid`` for a wrong code (the step stays open for another try); 429
+    ``mfa_locked``. The membership is checked again.
+    """
+    from apps.accounts.mfa import challenge as mfa_challenge
+    from apps.accounts.mfa import services as mfa
+
+    pending = mfa_challenge.challenge_read(mfa_token, schema=current_schema())
+    user = (
+        User.objects.filter(pk=pending.user_id, is_active=True).first()
+        if pending is not None
+        else None
+    )
+    if pending is None or user is None:
+        raise mfa.MfaTokenInvalid()
+    kind = TokenKind(pending.kind)
+    role, agency = _token_binding(user, kind)
+    amr = mfa.second_factor_verify(user=user, code=otp).amr
+    mfa_challenge.challenge_spend(mfa_token)
+    return _tokens_issue(
+        user=user, kind=kind, role=role, agency=agency, amr=amr, device_id=pending.device_id
     )
 
 

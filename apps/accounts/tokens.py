@@ -9,6 +9,7 @@ ones; staff, partner and platform tokens are refused on any other host than thei
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from apps.accounts.models import RefreshTokenRecord, User
 
+# RFC 8176 authentication method references: how the person signed in.
+AMR_CLAIM = "amr"
 # The claim naming a refresh token's family: drawn at sign-in, kept by every rotation.
 FAMILY_CLAIM = "fam"
 
@@ -35,6 +38,13 @@ class TokenKind(StrEnum):
 
 
 AGENCY_BOUND_KINDS = frozenset({TokenKind.STAFF, TokenKind.PLATFORM, TokenKind.PARTNER})
+# Kinds that exist only with a second factor (apps.accounts.mfa): refused without ``mfa``.
+SECOND_FACTOR_KINDS = frozenset({TokenKind.STAFF, TokenKind.PLATFORM})
+
+
+def amr_has_second_factor(amr: Any) -> bool:
+    """Whether an ``amr`` claim says a second factor was passed (RFC 8176 ``mfa``)."""
+    return isinstance(amr, list | tuple) and "mfa" in amr
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,14 @@ def issue_user_tokens(
     agency: str | None = None,
     role: str | None = None,
     family: uuid.UUID | None = None,
+    amr: Sequence[str] | None = None,
 ) -> IssuedTokens:
     """An access + refresh pair for a person.
+
+    ``amr`` (RFC 8176) says how the person signed in: ``["pwd"]`` on a password alone,
+    ``["pwd", "otp", "mfa"]`` with a second factor (``apps.accounts.mfa``); staff and platform
+    tokens without ``mfa`` are refused on every endpoint. A refresh passes the original
+    sign-in's value on.
 
     The refresh token is recorded for the blacklist (``OutstandingToken``) with its family and
     its access token's ``jti`` (``RefreshTokenRecord``); ``family`` is None at sign-in (a new
@@ -90,6 +106,8 @@ def issue_user_tokens(
         refresh["agency"] = agency
     if role is not None:
         refresh["role"] = role
+    if amr is not None:
+        refresh[AMR_CLAIM] = list(amr)
     family = family or uuid.uuid4()
     refresh[FAMILY_CLAIM] = str(family)
     access = refresh.access_token  # copies the claims set above

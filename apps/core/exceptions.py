@@ -237,9 +237,10 @@ def _problem_for(exc: Exception, context: dict[str, Any]) -> Response:
         detail = _("The token is invalid or expired.")
     else:
         detail = exc.detail if not isinstance(exc.detail, dict | list) else exc.default_detail
-    if isinstance(exc, drf_exceptions.AuthenticationFailed):
+    if isinstance(exc, drf_exceptions.AuthenticationFailed | drf_exceptions.PermissionDenied):
+        # A code given where raised (token_revoked, mfa_required, ...) is kept.
         custom = exc.get_codes()
-        if isinstance(custom, str) and custom not in ("authentication_failed",):
+        if isinstance(custom, str) and custom not in ("authentication_failed", "permission_denied"):
             code = custom
     response.data = problem_document(
         status=response.status_code, code=code, detail=detail, errors=errors

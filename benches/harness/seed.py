@@ -38,6 +38,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP  # noqa: E402
 from apps.accounts.models import Role, User  # noqa: E402
 from apps.accounts.services import membership_grant  # noqa: E402
 from apps.accounts.tokens import TokenKind, issue_user_tokens  # noqa: E402
@@ -370,8 +371,13 @@ def main() -> None:
         },
         "schemas": {"submit": submit.schema_name, "submit_b": submit_b.schema_name},
         "tokens": {
+            # As the token endpoint issues it after the password and the second factor.
             "agent": issue_user_tokens(
-                user=agent, kind=TokenKind.STAFF, agency=lists.schema_name, role=Role.AGENT
+                user=agent,
+                kind=TokenKind.STAFF,
+                agency=lists.schema_name,
+                role=Role.AGENT,
+                amr=AMR_PASSWORD_OTP,
             ).access,
             "citizen": issue_user_tokens(user=me, kind=TokenKind.CITIZEN).access,
         },

@@ -69,6 +69,9 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "apps.accounts.apps.GuichetAdminConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "apps.accounts.mfa",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -127,6 +130,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the console session passed its second factor (apps/accounts/mfa).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -253,6 +258,19 @@ LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS = env.int(
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
+# Second factor of staff and platform administrators (apps/accounts/mfa, docs/second-factor.md):
+# wrong codes allowed per person within the window before codes are refused (429 mfa_locked),
+# and how long the "password done, code pending" step of a sign-in lasts (API and console).
+MFA_MAX_FAILURES = env.int("MFA_MAX_FAILURES", default=5)
+MFA_WINDOW_SECONDS = env.int("MFA_WINDOW_SECONDS", default=900)
+MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
+# Passkeys (WebAuthn) of the console: the relying party's name shown by browsers; its id is the
+# host of the console page (each agency host has its own passkeys).
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Guichet")
+# django-otp: the issuer shown in authenticator apps; throttling is ours (hot-key store), and
+# replay is refused by the device's last time step.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Guichet")
+OTP_TOTP_THROTTLE_FACTOR = 0
 # Staff invitations (apps/accounts/invitations.py): how long the link works.
 INVITATION_TTL_SECONDS = env.int("INVITATION_TTL_SECONDS", default=72 * 3600)
 # Password reset (apps/accounts/passwords.py): a citizen's reset request lasts at least this

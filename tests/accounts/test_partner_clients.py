@@ -17,7 +17,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, console_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -225,11 +225,7 @@ def test_the_list_has_a_query_budget(admin_a, agency_a, django_assert_max_num_qu
 
 
 def _console(client, user, host: str):
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": user.email, "password": PASSWORD},
-        HTTP_HOST=host,
-    )
+    response = console_sign_in(client, user.email, PASSWORD, user=user, host=host)
     assert response.status_code == 302, response.content
     return client
 

@@ -14,7 +14,7 @@ from apps.accounts.partners import partner_client_create
 from apps.accounts.tokens import TokenKind
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, console_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +26,7 @@ LINK_RE = re.compile(r"http://[^/\s]+(/admin/invitation/[A-Za-z0-9_-]+/)")
 
 
 def _console(client, user, host: str):
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": user.email, "password": PASSWORD}, HTTP_HOST=host
-    )
+    response = console_sign_in(client, user.email, PASSWORD, user=user, host=host)
     assert response.status_code == 302, response.content
     return client
 
@@ -89,6 +87,7 @@ def test_the_console_invites_then_the_link_sets_the_password(client, staff_of, a
         HTTP_HOST=HOST_A,
     )
     assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/admin/mfa/enrol/"  # their second factor, first
 
 
 def test_an_invitation_link_of_agency_a_is_refused_on_agency_b(client, staff_of, agency_a):

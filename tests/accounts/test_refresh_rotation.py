@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP
 from apps.accounts.models import RefreshTokenRecord
 from apps.accounts.tokens import FAMILY_CLAIM, TokenKind, issue_user_tokens
 from apps.audit.models import AuditEvent
@@ -135,11 +136,14 @@ def test_a_staff_refresh_keeps_the_agency_the_role_and_the_family(agency_a, staf
     from tests.conftest import HOST_A
 
     agent = staff_of(agency_a)
-    issued = issue_user_tokens(user=agent, kind=TokenKind.STAFF, agency="agence_a", role="agent")
+    issued = issue_user_tokens(
+        user=agent, kind=TokenKind.STAFF, agency="agence_a", role="agent", amr=AMR_PASSWORD_OTP
+    )
 
     new = _rotate(issued.refresh, host=HOST_A)
 
     claims = AccessToken(new["access"])  # type: ignore[arg-type]
     assert (claims["agency"], claims["role"]) == ("agence_a", "agent")
+    assert claims["amr"] == ["pwd", "otp", "mfa"]  # the sign-in's second factor is kept
     old_family = RefreshToken(issued.refresh, verify=False)[FAMILY_CLAIM]  # type: ignore[arg-type]
     assert claims[FAMILY_CLAIM] == old_family

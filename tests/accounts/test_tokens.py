@@ -17,7 +17,7 @@ from apps.accounts.tokens import TokenKind
 from apps.audit.models import AuditEvent
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, totp_device_for, totp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -86,8 +86,9 @@ def test_citizen_token_is_refused_on_staff_endpoints(api, citizen, tokens):
 
 def test_staff_token_is_bound_to_its_agency(api, agency_a, staff_of):
     agent = staff_of(agency_a, Role.SUPERVISOR)
+    otp = totp_now(totp_device_for(agent))
     response = api(HOST_A).post(
-        TOKEN, {"login": agent.email, "password": PASSWORD, "portal": "staff"}
+        TOKEN, {"login": agent.email, "password": PASSWORD, "portal": "staff", "otp": otp}
     )
     assert response.status_code == 200, response.content
     access = response.json()["access"]
@@ -118,8 +119,10 @@ def test_staff_portal_needs_a_membership_of_this_agency(api, agency_a, staff_of)
 
 
 def test_platform_portal_is_for_platform_admins_on_the_public_host(api, platform_admin, citizen):
+    otp = totp_now(totp_device_for(platform_admin))
     ok = api(PUBLIC_HOST).post(
-        TOKEN, {"login": platform_admin.email, "password": PASSWORD, "portal": "platform"}
+        TOKEN,
+        {"login": platform_admin.email, "password": PASSWORD, "portal": "platform", "otp": otp},
     )
     assert ok.status_code == 200
     assert claims(ok.json()["access"])["agency"] == "public"

@@ -14,6 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.directory.models import ApplicationEntry
 from tests.applications.conftest import PDF
 from tests.conftest import HOST_A, HOST_B
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def console(client, agency_a, staff_of):
     def make(role: str = Role.AGENT, host: str = HOST_A):
         user = staff_of(agency_a, role)
         client.defaults["HTTP_HOST"] = host
-        client.force_login(user)
+        otp_login(client, user)
         return user, client
 
     return make
@@ -301,7 +302,7 @@ def test_drafts_and_other_agencies_are_invisible_in_the_console(
 
     other = staff_of(agency_b, Role.SUPERVISOR)
     client.defaults["HTTP_HOST"] = HOST_B
-    client.force_login(other)
+    otp_login(client, other)
     cross = client.get(page(submitted))
 
     assert draft_page.status_code == 302  # "does not exist" redirect to the index
@@ -425,7 +426,7 @@ def test_a_member_whose_role_was_revoked_cannot_download(
     member = UserFactory()
     membership = membership_grant(user=member, agency=agency_a, role=Role.AGENT)
     client.defaults["HTTP_HOST"] = HOST_A
-    client.force_login(member)
+    otp_login(client, member)
     membership.is_active = False
     membership.save()
 

@@ -17,6 +17,7 @@ from django.db import connections
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from apps.accounts.mfa.services import AMR_PASSWORD_OTP
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
 from apps.accounts.tokens import TokenKind, issue_user_tokens
@@ -119,7 +120,9 @@ def _person(state: dict[str, Any], role: str | None = None) -> User:
 def _token(user: User, role: str | None = None) -> str:
     if role is None:
         return issue_user_tokens(user=user, kind=TokenKind.CITIZEN).access
-    return issue_user_tokens(user=user, kind=TokenKind.STAFF, agency="agence_a", role=role).access
+    return issue_user_tokens(
+        user=user, kind=TokenKind.STAFF, agency="agence_a", role=role, amr=AMR_PASSWORD_OTP
+    ).access
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from apps.audit.services import audit_record
 from apps.core.context import bind_actor, set_context, system_context
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import console_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +24,7 @@ CHANGELIST = "/admin/audit/auditevent/"
 
 def _signed_in(client, host, user):
     client.defaults["HTTP_HOST"] = host
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": user.email, "password": PASSWORD}
-    )
+    response = console_sign_in(client, user.email, PASSWORD, user=user)
     assert response.status_code == 302, "could not sign in"
     return client
 

@@ -18,7 +18,8 @@ Fixtures:
 - ``live_url``: ``live_url(host, path="/")`` → ``http://host:port/path`` served by the test
   server (which starts on first use).
 - ``console_login(page, user, host)``: signs ``user`` into the console of ``host`` by setting a
-  session cookie (the one place that knows how a console session is opened in tests).
+  session cookie (the one place that knows how a console session is opened in tests), the
+  second factor passed (``tests.helpers.otp_login``).
 """
 
 from __future__ import annotations
@@ -190,8 +191,10 @@ def console_login(live_server_shared: LiveServer) -> Callable[..., None]:
     from django.test import Client
 
     def login(page: Any, user: Any, host: str) -> None:
+        from tests.helpers import otp_login
+
         client = Client(HTTP_HOST=host)
-        client.force_login(user)
+        otp_login(client, user)  # signed in with the second factor passed
         cookie = client.cookies[settings.SESSION_COOKIE_NAME]
         page.context.add_cookies(
             [

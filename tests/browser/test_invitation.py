@@ -1,12 +1,16 @@
 """In a real browser, in French: an agency admin invites a civil servant from the console, the
-invitee opens the link, chooses a password and signs in to the console."""
+invitee opens the link, chooses a password, signs in to the console and enrols their second
+factor."""
 
 from __future__ import annotations
 
 import re
+import time
+from base64 import b32decode
 from typing import Any
 
 from django.core import mail
+from django_otp.oath import TOTP
 
 from apps.accounts.models import Membership, Role, User
 from tests.conftest import HOST_A
@@ -59,6 +63,19 @@ def test_invitation_then_password_then_console_sign_in(
     with tab.expect_navigation():
         tab.click("input[type=submit]")
     assert "/admin/login/" not in tab.url
+    # The first sign-in enrols the second factor (tests/browser/test_staff_mfa.py goes on with
+    # codes and recovery codes).
+    assert tab.url.endswith("/admin/mfa/enrol/")
+    secret = tab.inner_text("#mfa-secret").replace(" ", "")
+    generator = TOTP(b32decode(secret), step=30, t0=0, digits=6)
+    generator.time = time.time()
+    tab.fill("#id_otp", f"{generator.token():06d}")
+    with tab.expect_navigation():
+        tab.click("input[type=submit]")
+    assert tab.locator("#mfa-recovery-codes li").count() == 10
+    with tab.expect_navigation():
+        tab.click("#mfa-continue")
+    assert tab.url.endswith("/admin/")
     person = User.objects.get(email="kodjo@example.tg")
     assert Membership.objects.get(user=person, agency=agency_a).role == Role.SUPERVISOR
     # The link is spent.

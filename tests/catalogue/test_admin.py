@@ -14,6 +14,7 @@ from apps.catalogue.models import PublicHoliday, Service
 from apps.directory.models import ServiceEntry
 from tests.catalogue.conftest import PDF_DOCUMENT, birth_form
 from tests.conftest import HOST_A
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def console(client, agency_a, staff_of):
     def make(role: str, agency=None, host: str = HOST_A):
         user = staff_of(agency or agency_a, role)
         client.defaults["HTTP_HOST"] = host
-        client.force_login(user)
+        otp_login(client, user)
         return user, client
 
     return make

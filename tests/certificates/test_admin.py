@@ -10,6 +10,7 @@ from apps.accounts.models import Role
 from apps.audit.models import AuditEvent
 from apps.certificates.models import Certificate, CertificateStatus
 from tests.conftest import HOST_A
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def console(client, agency_a, staff_of):
     def make(role: str):
         user = staff_of(agency_a, role)
         client.defaults["HTTP_HOST"] = HOST_A
-        client.force_login(user)
+        otp_login(client, user)
         return user, client
 
     return make

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import Membership, User
 from apps.agencies.models import Agency
@@ -33,3 +34,6 @@ def test_seed_demo_twice_creates_everything_once():
     assert "demo only" in text.lower()
     assert "agent@etat-civil.localhost" in text
     assert "afi.mensah@example.tg" in text
+    # Staff and the platform admin get the demo authenticator; the output says how to get a code.
+    assert "totp_code" in text
+    assert TOTPDevice.objects.filter(name="demo", confirmed=True).count() == 9

@@ -7,14 +7,13 @@ import pytest
 from apps.accounts.models import Role
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
 from tests.factories import PASSWORD
+from tests.helpers import console_sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def _login(client, user) -> bool:
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": user.email, "password": PASSWORD}
-    )
+    response = console_sign_in(client, user.email, PASSWORD, user=user)
     return response.status_code == 302 and response["Location"] == "/admin/"
 
 

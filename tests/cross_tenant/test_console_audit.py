@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 from apps.audit.models import AuditEvent
 from tests.conftest import PUBLIC_HOST
 from tests.factories import PASSWORD
+from tests.helpers import console_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +19,7 @@ def test_platform_console_edit_of_a_membership_is_audited(
     agent = staff_of(agency_a)
     membership = agent.memberships.get()
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    client.post(
-        "/admin/login/?next=/admin/", {"username": platform_admin.email, "password": PASSWORD}
-    )
+    console_sign_in(client, platform_admin.email, PASSWORD, user=platform_admin)
 
     response = client.post(
         f"/admin/accounts/membership/{membership.pk}/change/", {"role": "supervisor"}
@@ -38,8 +37,7 @@ def test_platform_console_edit_of_a_membership_is_audited(
 
 def _console(client, platform_admin):
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    credentials = {"username": platform_admin.email, "password": PASSWORD}
-    client.post("/admin/login/?next=/admin/", credentials)
+    console_sign_in(client, platform_admin.email, PASSWORD, user=platform_admin)
     return client
 
 

@@ -11,7 +11,7 @@ import pytest
 from apps.accounts.models import Role
 from apps.certificates.codes import code_new
 from tests.conftest import HOST_A, PUBLIC_HOST
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_the_console_is_french(client, agency_a, staff_of):
     admin = staff_of(agency_a, Role.AGENCY_ADMIN)
     client.defaults["HTTP_HOST"] = HOST_A
     login_page = client.get("/admin/login/")
-    client.force_login(admin)
+    otp_login(client, admin)
 
     index = client.get("/admin/").content.decode()
     english = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

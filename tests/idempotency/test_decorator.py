@@ -12,7 +12,7 @@ from apps.hotkeys.registry import get_store
 from apps.idempotency.models import IdempotencyRecord
 from apps.idempotency.services import _marker_key
 from tests.conftest import HOST_A, HOST_B
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, otp_login
 from tests.idempotency import views
 from tests.idempotency.views import ACTION
 
@@ -278,7 +278,7 @@ def test_releasing_a_marker_survives_a_store_outage(tmp_path):
 def test_console_lists_records_read_only(client, platform_admin):
     from apps.idempotency.admin import IdempotencyRecordAdmin
 
-    client.force_login(platform_admin)
+    otp_login(client, platform_admin)
     client.defaults["HTTP_HOST"] = "localhost"
     IdempotencyRecord.objects.create(
         scope="s", caller="ip:1", key="k", fingerprint="0" * 64, status_code=201

@@ -11,6 +11,7 @@ from apps.audit.models import AuditEvent
 from apps.outbox.models import Kind, OutboxMessage, Status
 from apps.outbox.services import outbox_enqueue, outbox_process
 from tests.conftest import HOST_A, PUBLIC_HOST
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def console(client, agency_a, staff_of):
     def make(role: str | None = Role.AGENCY_ADMIN, host: str = HOST_A, user=None):
         user = user or staff_of(agency_a, role)
         client.defaults["HTTP_HOST"] = host
-        client.force_login(user)
+        otp_login(client, user)
         return client
 
     return make

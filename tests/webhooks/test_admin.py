@@ -11,6 +11,7 @@ from apps.audit.models import AuditEvent
 from apps.webhooks.models import PartnerWebhookSubscription
 from apps.webhooks.services import subscription_create
 from tests.conftest import HOST_A
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def subscription(partner):
 
 def _console(client, user):
     client.defaults["HTTP_HOST"] = HOST_A
-    client.force_login(user)
+    otp_login(client, user)
     return client
 
 

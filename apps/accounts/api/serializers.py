@@ -113,6 +113,16 @@ class TokenObtainInputSerializer(StrictInputSerializer):
             "device keeps signing in while failures from elsewhere lock the account."
         ),
     )
+    otp = serializers.CharField(
+        required=False,
+        max_length=32,
+        trim_whitespace=True,
+        help_text=_(
+            "Staff and platform sign-ins: the 6-digit code of the authenticator app, or one of "
+            "the recovery codes. Without it the answer is 403 mfa_required with an mfa_token "
+            "to send with the code to /api/v1/auth/token/mfa/."
+        ),
+    )
 
 
 class RefreshInputSerializer(StrictInputSerializer):

@@ -22,10 +22,20 @@ from apps.accounts.api.views import (
     StaffMeViewSet,
     VerificationViewSet,
 )
+from apps.accounts.mfa.api import (
+    PlatformSecondFactorResetViewSet,
+    SecondFactorTokenViewSet,
+    StaffSecondFactorResetViewSet,
+)
 
 urlpatterns = [
     path("auth/register/", AuthViewSet.as_view({"post": "register"}), name="auth-register"),
     path("auth/token/", AuthViewSet.as_view({"post": "token"}), name="auth-token"),
+    path(
+        "auth/token/mfa/",
+        SecondFactorTokenViewSet.as_view({"post": "create"}),
+        name="auth-token-mfa",
+    ),
     path("auth/token/refresh/", AuthViewSet.as_view({"post": "refresh"}), name="auth-refresh"),
     path("auth/logout/", SessionViewSet.as_view({"post": "logout"}), name="auth-logout"),
     path(
@@ -107,7 +117,14 @@ def _people_routes(prefix: str, people: Any, invitations: Any) -> list[URLPatter
 
 
 # Platform administration of every agency's staff: public host only.
-platform_urlpatterns = _people_routes("platform", PlatformPeopleViewSet, PlatformInvitationViewSet)
+platform_urlpatterns = [
+    *_people_routes("platform", PlatformPeopleViewSet, PlatformInvitationViewSet),
+    path(
+        "platform/second-factor/reset/",
+        PlatformSecondFactorResetViewSet.as_view({"post": "create"}),
+        name="platform-second-factor-reset",
+    ),
+]
 
 # Partner tokens are bound to the agency whose host issues them: agency hosts only.
 agency_urlpatterns = [
@@ -121,6 +138,11 @@ agency_urlpatterns = [
         "auth/partner-token/",
         AuthViewSet.as_view({"post": "partner_token"}),
         name="auth-partner-token",
+    ),
+    path(
+        "staff/second-factor/reset/",
+        StaffSecondFactorResetViewSet.as_view({"post": "create"}),
+        name="staff-second-factor-reset",
     ),
     path("staff/me/", StaffMeViewSet.as_view({"get": "retrieve"}), name="staff-me"),
     path(

@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -30,6 +30,7 @@ from apps.accounts.api.serializers import (
     VerifyRequestInputSerializer,
     VerifyRequestOutputSerializer,
 )
+from apps.accounts.mfa.serializers import MfaRequiredProblemSerializer
 from apps.accounts.models import Membership, User
 from apps.accounts.permissions import IsAgencyStaff, IsPerson
 from apps.core.openapi import PROBLEM_RESPONSES, problem
@@ -39,6 +40,16 @@ from apps.idempotency.decorators import IDEMPOTENCY_RESPONSES, idempotent
 
 # Security checks backed by the hot-key store fail closed.
 UNAVAILABLE_RESPONSE = {503: problem(_("A security check is unavailable (service_unavailable)."))}
+
+
+MFA_REQUIRED_RESPONSE = OpenApiResponse(
+    response=MfaRequiredProblemSerializer,
+    description=_(
+        "Not allowed (not_agency_staff, not_platform_admin), or a second factor is needed "
+        "(mfa_required, with `mfa_token`, `expires_in` and `methods`) or not set up yet "
+        "(mfa_enrolment_required)."
+    ),
+)
 
 
 def _person(request: Request) -> User:
@@ -102,10 +113,20 @@ class AuthViewSet(viewsets.ViewSet):
         summary=_("Obtain an access and a refresh token"),
         description=_(
             "portal=citizen works on every host. portal=staff is for members of the agency whose "
-            "host is called; the token is refused on any other agency (401 token_wrong_agency)."
+            "host is called; the token is refused on any other agency (401 token_wrong_agency). "
+            "Staff and platform sign-ins need a second factor: send `otp` with the password, or "
+            "get 403 mfa_required with `mfa_token` (valid `expires_in` seconds) and send it with "
+            "the code to /api/v1/auth/token/mfa/. A wrong code is 401 mfa_invalid with "
+            "`attempts_left`, too many 429 mfa_locked; a person who has not set up an "
+            "authenticator yet gets 403 mfa_enrolment_required (first console sign-in)."
         ),
         request=TokenObtainInputSerializer,
-        responses={200: TokenOutputSerializer, **PROBLEM_RESPONSES},
+        responses={
+            200: TokenOutputSerializer,
+            **PROBLEM_RESPONSES,
+            403: MFA_REQUIRED_RESPONSE,
+            **UNAVAILABLE_RESPONSE,
+        },
         tags=["auth"],
     )
     def token(self, request: Request) -> Response:

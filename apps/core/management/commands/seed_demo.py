@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.accounts.mfa.demo import demo_totp_secret, seed_demo_second_factor
 from apps.accounts.models import Role, User
 from apps.accounts.services import membership_grant
 from apps.agencies.models import Agency
@@ -53,8 +54,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         set_context(system_context("seed_demo"))
         lines: list[str] = []
+        second_factor: list[User] = []
         with transaction.atomic():
-            _user(PLATFORM_ADMIN, first_name="Plateforme", is_staff=True, is_superuser=True)
+            second_factor.append(
+                _user(PLATFORM_ADMIN, first_name="Plateforme", is_staff=True, is_superuser=True)
+            )
             lines.append(f"platform admin  {PLATFORM_ADMIN} (host localhost, portal=platform)")
             for slug, name_fr, name_en in DEMO_AGENCIES:
                 agency = Agency.objects.filter(slug=slug).first() or agency_create(
@@ -65,10 +69,12 @@ class Command(BaseCommand):
                     email = f"{prefix}@{slug}.{settings.GUICHET_BASE_DOMAIN}"
                     user = _user(email, first_name=first, last_name=last)
                     membership_grant(user=user, agency=agency, role=role)
+                    second_factor.append(user)
                     lines.append(f"{role:<13}  {email} (host {host}, portal=staff)")
             for email, phone, first, last in CITIZENS:
                 _user(email, phone=phone, first_name=first, last_name=last)
                 lines.append(f"citizen        {email} / {phone} (any host)")
+            seed_demo_second_factor(second_factor)
         self.stdout.write("Demo accounts (demo only), password for all: " + DEMO_PASSWORD)
         for line in lines:
             self.stdout.write("  " + line)
@@ -77,6 +83,11 @@ class Command(BaseCommand):
             + ", ".join(
                 f"http://{default_domain_for(slug)}:8000" for slug, _fr, _en in DEMO_AGENCIES
             )
+        )
+        self.stdout.write(
+            "Staff and the platform admin also need a code of their authenticator (second "
+            "factor, demo secret " + demo_totp_secret() + "): python manage.py totp_code "
+            "<login> prints the current one."
         )
         self._seed_catalogue()
         self._seed_applications()
