@@ -19,6 +19,7 @@ from apps.audit.selectors import audit_event_list
 from tests.applications.conftest import advance, draft
 from tests.conftest import HOST_A, HOST_B
 from tests.factories import UserFactory
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def console(client, agency_a, staff_of):
     def make(role: str = Role.AGENT, host: str = HOST_A, agency=None):
         user = staff_of(agency or agency_a, role)
         client.defaults["HTTP_HOST"] = host
-        client.force_login(user)
+        otp_login(client, user)
         return user, client
 
     return make
@@ -131,7 +132,7 @@ def test_search_in_agency_b_lists_only_its_own_files(
     in_state("submitted", owner=elodie)
     in_b = advance("agence_b", draft("agence_b", elodie), "submit", elodie, "citizen")
     client.defaults["HTTP_HOST"] = HOST_B
-    client.force_login(staff_of(agency_b, Role.SUPERVISOR))
+    otp_login(client, staff_of(agency_b, Role.SUPERVISOR))
 
     assert listed(client, q="elodie") == {in_b.pk}
 
@@ -285,7 +286,7 @@ def test_the_home_page_of_agency_b_counts_only_its_own_files(
     in_state("submitted")
     in_state("submitted")
     client.defaults["HTTP_HOST"] = HOST_B
-    client.force_login(staff_of(agency_b, Role.SUPERVISOR))
+    otp_login(client, staff_of(agency_b, Role.SUPERVISOR))
 
     response = client.get("/admin/")
 
@@ -323,7 +324,7 @@ def test_statistics_are_not_for_agents_nor_for_another_agency(
     refused = agent_client.get(f"{QUEUE}statistics.csv")
     agent_client.logout()
     agent_client.defaults["HTTP_HOST"] = HOST_B
-    agent_client.force_login(staff_of(agency_b, Role.SUPERVISOR))
+    otp_login(agent_client, staff_of(agency_b, Role.SUPERVISOR))
     other = agent_client.get(f"{QUEUE}statistics.csv")
 
     body = b"".join(other.streaming_content).decode("utf-8-sig")

@@ -19,6 +19,7 @@ from apps.audit.selectors import audit_event_list
 from apps.core.context import bind_actor, set_context, system_context
 from tests.applications.conftest import advance
 from tests.conftest import HOST_A, HOST_B
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ TRAIL = "/admin/audit/auditevent/"
 def auditor_client(client, agency_a, staff_of):
     auditor = staff_of(agency_a, Role.AUDITOR)
     client.defaults["HTTP_HOST"] = HOST_A
-    client.force_login(auditor)
+    otp_login(client, auditor)
     return client
 
 
@@ -122,11 +123,11 @@ def test_exports_are_for_auditors_of_this_agency_only(
     client, staff_of, agency_a, agency_b, worked, path
 ):
     client.defaults["HTTP_HOST"] = HOST_A
-    client.force_login(staff_of(agency_a, Role.AGENT))
+    otp_login(client, staff_of(agency_a, Role.AGENT))
     agent = client.get(f"{TRAIL}{path}")
     client.logout()
     client.defaults["HTTP_HOST"] = HOST_B
-    client.force_login(staff_of(agency_b, Role.AUDITOR))
+    otp_login(client, staff_of(agency_b, Role.AUDITOR))
     other = client.get(f"{TRAIL}{path}", {"reference": worked[0].reference})
 
     body = b"".join(other.streaming_content).decode("utf-8-sig")

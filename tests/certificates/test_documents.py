@@ -27,6 +27,7 @@ from apps.certificates.models import DocumentSettings
 from apps.certificates.services import certificate_issue, certificate_resign
 from apps.core.errors import InvalidInput
 from tests.conftest import HOST_A, HOST_B
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +197,7 @@ def console(client, agency_a, staff_of):
     def make(role: str, agency=None, host: str = HOST_A):
         user = staff_of(agency or agency_a, role)
         client.defaults["HTTP_HOST"] = host
-        client.force_login(user)
+        otp_login(client, user)
         return client
 
     return make

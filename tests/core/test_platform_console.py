@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import Role
 from apps.outbox.models import Kind, OutboxMessage
 from tests.conftest import HOST_A, PUBLIC_HOST
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def visible_text(html: str) -> str:
 
 def test_the_platform_console_index_is_french(client, platform_admin):
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    client.force_login(platform_admin)
+    otp_login(client, platform_admin)
 
     text = visible_text(client.get("/admin/").content.decode())
 
@@ -41,7 +42,7 @@ def test_the_platform_console_index_is_french(client, platform_admin):
 @pytest.mark.parametrize("path", INTERNALS)
 def test_platform_superusers_read_internals_and_change_nothing(client, platform_admin, path):
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    client.force_login(platform_admin)
+    otp_login(client, platform_admin)
 
     listing = client.get(path)
     adding = client.get(f"{path}add/")
@@ -53,7 +54,7 @@ def test_platform_superusers_read_internals_and_change_nothing(client, platform_
 @pytest.mark.parametrize("path", INTERNALS)
 def test_agency_admins_never_see_internals(client, staff_of, agency_a, path):
     client.defaults["HTTP_HOST"] = HOST_A
-    client.force_login(staff_of(agency_a, Role.AGENCY_ADMIN))
+    otp_login(client, staff_of(agency_a, Role.AGENCY_ADMIN))
 
     index = client.get("/admin/").content.decode()
 
@@ -69,7 +70,7 @@ def test_raw_outbox_payloads_are_for_platform_superusers_only(
             kind=Kind.NOTIFICATION, payload={"template": "x", "recipient_id": "secret-person"}
         )
     client.defaults["HTTP_HOST"] = HOST_A
-    client.force_login(staff_of(agency_a, Role.AGENCY_ADMIN))
+    otp_login(client, staff_of(agency_a, Role.AGENCY_ADMIN))
 
     page = client.get(f"/admin/outbox/outboxmessage/{message.pk}/change/")
 
@@ -77,7 +78,7 @@ def test_raw_outbox_payloads_are_for_platform_superusers_only(
     assert "secret-person" not in page.content.decode()
     client.logout()
     client.defaults["HTTP_HOST"] = PUBLIC_HOST
-    client.force_login(platform_admin)
+    otp_login(client, platform_admin)
     with schema_context("public"):
         public = OutboxMessage.objects.create(
             kind=Kind.NOTIFICATION, payload={"template": "x", "recipient_id": "platform-person"}

@@ -12,6 +12,7 @@ import pytest
 
 from apps.accounts.models import Role
 from tests.conftest import HOST_B
+from tests.helpers import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ PAGES = (
 @pytest.mark.parametrize("path", PAGES)
 @pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.AGENCY_ADMIN, Role.AUDITOR])
 def test_agency_a_staff_get_nothing_on_agency_b_host(client, agency_a, staff_of, path, role):
-    client.force_login(staff_of(agency_a, role))
+    otp_login(client, staff_of(agency_a, role))
     client.defaults["HTTP_HOST"] = HOST_B
 
     response = client.get(path)
@@ -38,7 +39,7 @@ def test_agency_a_staff_get_nothing_on_agency_b_host(client, agency_a, staff_of,
 
 
 def test_agency_a_supervisors_cannot_assign_on_agency_b(client, agency_a, staff_of):
-    client.force_login(staff_of(agency_a, Role.SUPERVISOR))
+    otp_login(client, staff_of(agency_a, Role.SUPERVISOR))
     client.defaults["HTTP_HOST"] = HOST_B
 
     response = client.post(

@@ -13,6 +13,7 @@ from apps.audit.models import AuditEvent
 from apps.payments.models import ExemptionCategory, Payment, PaymentPolicy, PaymentStatus
 from apps.payments.selectors import reconciliation_report
 from tests.conftest import HOST_A, HOST_B
+from tests.helpers import otp_login
 from tests.payments.conftest import FEE, awaiting, payment_of
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def console(client, staff_of):
     def make(agency, role=Role.SUPERVISOR, host=HOST_A):
         user = staff_of(agency, role)
         client.defaults["HTTP_HOST"] = host
-        client.force_login(user)
+        otp_login(client, user)
         return client
 
     return make
