@@ -175,14 +175,16 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if self.closing:
             return
         self.closing = True
-        logger.info("realtime_close", code=int(code), reason=code.name.lower())
-        asyncio.get_running_loop().create_task(self.close(code=int(code)))
+        asyncio.get_running_loop().create_task(self._close(code))
 
     async def _write(self) -> None:
         assert self.outbox is not None
         while True:
             frame = await self.outbox.get()
-            await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+            try:
+                await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+            finally:
+                self.outbox.task_done()
 
     # --- frames from the client ---------------------------------------------------------
 
@@ -217,8 +219,12 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await self._error("malformed_frame")
 
     async def _close(self, code: CloseCode) -> None:
+        """Send what is queued (an error frame saying why, say), then close with ``code``."""
         self.closing = True
         logger.info("realtime_close", code=int(code), reason=code.name.lower())
+        if self.outbox is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outbox.join(), timeout=1.0)
         await self.close(code=int(code))
 
     async def _error(self, code: str) -> None:

@@ -140,6 +140,10 @@ class PostgresNotifyChannelLayer(BaseChannelLayer):  # type: ignore[misc]
         for listener in list(self._listeners.values()):
             await listener.close()
         self._listeners.clear()
+        for sender in list(self._senders.values()):
+            with contextlib.suppress(Exception):
+                await sender.close()
+        self._senders.clear()
 
     # --- in a Django transaction ---------------------------------------------------------
 

@@ -46,7 +46,7 @@ def realtime_application_event(
     change = QUEUE_CHANGES.get(event)
     if change is None:
         return
-    agency = tenant_connection().tenant
+    agency = _agency_names()
     message = outbox_enqueue(
         kind="realtime",
         payload={
@@ -61,9 +61,9 @@ def realtime_application_event(
             "service_code": application.service.code,
             "service_name_fr": application.service.name_fr,
             "service_name_en": application.service.name_en,
-            "agency_slug": getattr(agency, "slug", ""),
-            "agency_name_fr": getattr(agency, "name_fr", ""),
-            "agency_name_en": getattr(agency, "name_en", ""),
+            "agency_slug": agency.get("slug", ""),
+            "agency_name_fr": agency.get("name_fr", ""),
+            "agency_name_en": agency.get("name_en", ""),
             "occurred_at": (application.updated_at or timezone.now()).isoformat(),
             "to_citizen": event not in CITIZEN_SILENT,
         },
@@ -72,6 +72,22 @@ def realtime_application_event(
         schema = current_schema()
         message_id = message.pk
         transaction.on_commit(lambda: realtime_deliver_now(schema=schema, message_id=message_id))
+
+
+def _agency_names() -> dict[str, str]:
+    """Slug and names of the current agency (the request's tenant, else one query)."""
+    tenant = tenant_connection().tenant
+    if getattr(tenant, "slug", None):
+        return {"slug": tenant.slug, "name_fr": tenant.name_fr, "name_en": tenant.name_en}
+    from apps.agencies.selectors import agency_list
+
+    row = (
+        agency_list()
+        .filter(schema_name=current_schema())
+        .values("slug", "name_fr", "name_en")
+        .first()
+    )
+    return dict(row or {})
 
 
 def realtime_deliver_now(*, schema: str, message_id: UUID) -> None:
