@@ -12,6 +12,7 @@ urlpatterns = [
     *identity_urlpatterns,
     path("api/v1/", include("apps.agencies.api.urls")),
     path("api/v1/", include("apps.directory.api.urls")),
+    path("api/v1/", include("apps.realtime.api.urls")),
     path("api/v1/", include(application_public_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

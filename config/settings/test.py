@@ -49,3 +49,6 @@ SMS_FILE_DIR = VAR_DIR / "test-sms"  # noqa: F405
 # The poll of database-made deactivations adds one query every few seconds per process, which
 # would land at random inside the query budgets; tests/accounts/test_deactivation.py turns it on.
 AUTH_REVOCATION_POLL_SECONDS = 0
+# The SSE stream under the WSGI test client ends quickly (the contract tests call it).
+REALTIME_SSE_WSGI_SECONDS = 0.3
+REALTIME_POLL_SECONDS = 0.05
