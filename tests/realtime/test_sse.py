@@ -103,6 +103,7 @@ def test_refusals_are_problem_documents(api, setup, other_citizen):
     # Someone else's application and an unknown one: the same 404.
     theirs = citizen_api.get(URL, {"stream": "application", "application_id": str(mine.id)})
     unknown = citizen_api.get(URL, {"stream": "application", "application_id": str(uuid.uuid4())})
-    assert assert_problem(theirs, 404, "not_found")["detail"] == (
-        assert_problem(unknown, 404, "not_found")["detail"]
+    assert (
+        assert_problem(theirs, 404, "not_found")["detail"]
+        == (assert_problem(unknown, 404, "not_found")["detail"])
     )

@@ -77,7 +77,9 @@ async def subscribe(communicator, **frame) -> list[dict[str, Any]]:
 
 def test_citizen_follows_their_applications_across_agencies_on_the_public_host(world):
     async def body():
-        ws = await connect(PUBLIC_HOST, subprotocols=["guichet.v1", f"guichet.token.{world['citizen_token']}"])
+        ws = await connect(
+            PUBLIC_HOST, subprotocols=["guichet.v1", f"guichet.token.{world['citizen_token']}"]
+        )
         ready = await ws.receive_json_from()
         assert ready["type"] == "ready"
         assert ready["kind"] == "citizen"
@@ -299,7 +301,11 @@ def test_events_come_from_committed_transitions_through_the_outbox(
         assert message.status == "sent"
     event = RealtimeEvent.objects.get(application_id=application.id)
     assert event.outbox_message_id == message.pk
-    assert (event.agency_schema, event.change, event.status) == ("agence_a", "submitted", "submitted")
+    assert (event.agency_schema, event.change, event.status) == (
+        "agence_a",
+        "submitted",
+        "submitted",
+    )
     # A second delivery of the same message (at least once) adds nothing.
     from apps.realtime.services import realtime_event_publish
 

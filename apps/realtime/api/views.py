@@ -59,6 +59,29 @@ KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000
 
 
+# One event of the stream, as SSE parsers (and OpenAPI 3.2's itemSchema) see it.
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "The event id (send it back as Last-Event-ID)."},
+        "event": {
+            "type": "string",
+            "description": "The event's name (events carry an id; the others are signals).",
+            "enum": [
+                EVENT_STATUS_CHANGED,
+                EVENT_QUEUE_CHANGED,
+                "subscribed",
+                "caught_up",
+                "resync_required",
+                "close",
+            ],
+        },
+        "data": {"type": "string", "description": "JSON: the payload described in asyncapi.yml."},
+        "retry": {"type": "integer", "description": "Milliseconds to wait before reconnecting."},
+    },
+}
+
+
 class EventStreamRenderer(BaseRenderer):
     """``text/event-stream`` (the body is streamed by the view, never rendered here)."""
 
@@ -232,6 +255,8 @@ class EventStreamViewSet(viewsets.ViewSet):
         ),
         parameters=[
             EventStreamQuerySerializer,
+            # The renderer pair (problem documents, the stream) is not a choice for clients.
+            OpenApiParameter("format", exclude=True),
             OpenApiParameter(
                 "Last-Event-ID",
                 OpenApiTypes.INT,
@@ -242,7 +267,7 @@ class EventStreamViewSet(viewsets.ViewSet):
         ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                response=OpenApiTypes.STR,
+                response=SSE_EVENT_SCHEMA,
                 description=_(
                     "An endless text/event-stream: events application.status_changed "
                     "(citizens) or queue.changed (staff) whose data is the JSON payload of "
