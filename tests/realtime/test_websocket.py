@@ -318,9 +318,14 @@ def test_a_rolled_back_transition_leaves_no_event(world):
     from django.db import transaction
 
     application = draft("agence_a", world["citizen"])
-    with pytest.raises(RuntimeError), transaction.atomic():
-        advance("agence_a", application, "submit", world["citizen"], "citizen")
-        raise RuntimeError("the caller fails after the transition")
+
+    def submit_then_fail() -> None:
+        with transaction.atomic():
+            advance("agence_a", application, "submit", world["citizen"], "citizen")
+            raise RuntimeError("the caller fails after the transition")
+
+    with pytest.raises(RuntimeError):
+        submit_then_fail()
     assert deliver_realtime("agence_a") == 0
     assert not RealtimeEvent.objects.filter(application_id=application.id).exists()
 
