@@ -204,11 +204,20 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
     var = prepare_dirs()
     web_env = dict(env)
     web_env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+    gateway_port = int(env.get("GUICHET_GATEWAY_PORT") or port + 1)
+    # The console's pages may open the gateway on its own port (Content-Security-Policy).
+    web_env.setdefault(
+        "REALTIME_CONNECT_SRC",
+        ",".join(
+            f"{scheme}://{host}:{gateway_port}"
+            for scheme in ("ws", "http")
+            for host in ("localhost", "*.localhost", "127.0.0.1")
+        ),
+    )
     web_env.setdefault("GUNICORN_WORKERS", "2")
     # Metrics of both gunicorn workers are aggregated through files here (emptied at start).
     web_env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus"))
 
-    gateway_port = int(env.get("GUICHET_GATEWAY_PORT") or port + 1)
     schedule = str(var / "celerybeat-schedule")
     started_at = time.monotonic()
     children = [

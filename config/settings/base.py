@@ -705,7 +705,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        # The real-time gateway when it is not on this origin (`make run`: another port).
+        "connect-src": ["'self'", *env.list("REALTIME_CONNECT_SRC", default=[])],
         "worker-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
