@@ -15,7 +15,11 @@ Runs under ``scripts/services.py exec`` (the Makefile does it), so PostgreSQL is
 5. ``storage``: a 2 MiB document uploaded and downloaded through the API on the filesystem and
    on S3 (moto's server on loopback), side by side (``benches/harness/storage_bench.py``);
    run alone (``BENCH_ONLY=storage``) it needs none of the other sections' seed;
-6. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
+6. ``gateway``: the real-time gateway (uvicorn): 2,000 WebSocket connections held, memory
+   per connection, commit-to-client latency at 100 events/s fanned out, a reconnect storm
+   with the events lost counted (``benches/harness/gateway_bench.py``); run alone
+   (``BENCH_ONLY=gateway``) it needs none of the other sections' seed;
+7. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
 
 Knobs: ``BENCH_*`` environment variables and flags (``--help``; ``benches/harness/config.py``).
 ``--quick`` is for development only. The whole run takes about 10 minutes on 2 cores (the first
@@ -117,7 +121,7 @@ def main(config: BenchConfig) -> int:
         stack.manage(quiet, "keys_rotate", "--kind", "jwt", "--if-missing")  # as compose does
         state_path = var / "state.json"
         state: dict[str, Any] = {}
-        if set(config.sections) - {"storage"}:
+        if set(config.sections) - {"storage", "gateway"}:
             log("seeding (idempotent; the first run creates the filler agencies)")
             stack.run_module(
                 quiet,
@@ -162,6 +166,10 @@ def main(config: BenchConfig) -> int:
             from benches.harness.storage_bench import run_storage
 
             results["storage"] = run_storage(config, env, quiet, var)
+        if "gateway" in config.sections:
+            from benches.harness.gateway_bench import run_gateway
+
+            results["gateway"] = run_gateway(config, env, quiet, var)
     finally:
         broker.stop()
         results["seconds"] = round(time.monotonic() - started, 1)

@@ -17,7 +17,7 @@ from django.db import close_old_connections, connection
 T = TypeVar("T")
 
 
-class _DatabaseSyncToAsync(SyncToAsync):  # type: ignore[type-arg]
+class _DatabaseSyncToAsync(SyncToAsync):
     def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
         if not connection.in_atomic_block:
             close_old_connections()

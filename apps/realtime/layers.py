@@ -63,7 +63,7 @@ def database_conninfo() -> str:
     return make_conninfo(**params, application_name="guichet-gateway")
 
 
-class PostgresNotifyChannelLayer(BaseChannelLayer):  # type: ignore[misc]
+class PostgresNotifyChannelLayer(BaseChannelLayer):
     """A channel layer over ``LISTEN/NOTIFY``: groups across processes, channels in-process.
 
     Each process listens on one connection (per event loop) to the groups its channels joined

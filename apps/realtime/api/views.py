@@ -130,7 +130,7 @@ def _last_event_id(request: Request) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise InvalidInput(
             _("Last-Event-ID must be an event id."),
-            errors={"Last-Event-ID": [_("Send the id of the last event received.")]},
+            errors={"Last-Event-ID": [str(_("Send the id of the last event received."))]},
         )
     return int(raw)
 
@@ -281,7 +281,7 @@ class EventStreamViewSet(viewsets.ViewSet):
             503: problem(_("A part the stream needs is unavailable.")),
         },
         tags=["events"],
-        auth=[{"bearerAuth": []}],
+        auth=[{"bearerAuth": []}],  # type: ignore[list-item]  # spectacular takes requirements
     )
     def stream(self, request: Request) -> StreamingHttpResponse:
         query = EventStreamQuerySerializer(data=request.query_params)
@@ -298,7 +298,7 @@ class EventStreamViewSet(viewsets.ViewSet):
         if name == Stream.APPLICATION and application_id is None:
             raise InvalidInput(
                 _("application_id is required with stream=application."),
-                errors={"application_id": [_("This field is required.")]},
+                errors={"application_id": [str(_("This field is required."))]},
             )
         selected = stream_filter(
             stream=name, principal=principal, schema=schema, application_id=application_id
