@@ -50,6 +50,7 @@ class BenchConfig:
     gateway_hold: float = 60.0  # seconds they are held (BENCH_GATEWAY_HOLD)
     gateway_rate: float = 100.0  # events/s of the latency phase (BENCH_GATEWAY_RATE)
     gateway_rate_duration: float = 20.0  # BENCH_GATEWAY_RATE_DURATION
+    gateway_producers: int = 4  # processes committing events (BENCH_GATEWAY_PRODUCERS)
     gateway_fanout: int = 20  # agents following the queue: every event (BENCH_GATEWAY_FANOUT)
     gateway_storm_rate: float = (
         20.0  # events/s during the reconnect storm (BENCH_GATEWAY_STORM_RATE)
@@ -95,6 +96,7 @@ class BenchConfig:
                 "BENCH_GATEWAY_RATE_DURATION", cls.gateway_rate_duration
             ),
             gateway_fanout=_env_int("BENCH_GATEWAY_FANOUT", cls.gateway_fanout),
+            gateway_producers=_env_int("BENCH_GATEWAY_PRODUCERS", cls.gateway_producers),
             gateway_storm_rate=_env_float("BENCH_GATEWAY_STORM_RATE", cls.gateway_storm_rate),
             gateway_storm_duration=_env_float(
                 "BENCH_GATEWAY_STORM_DURATION", cls.gateway_storm_duration

@@ -310,7 +310,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
         lines.append(
             f"| latency | {latency.get('produced')} events at {latency.get('achieved_rate')}/s "
-            f"(asked {latency.get('rate')}), {latency.get('deliveries')} deliveries "
+            f"(asked {latency.get('rate')}, {latency.get('producers')} producer processes), "
+            f"{latency.get('deliveries')} deliveries "
             f"({latency.get('fanout_agents')} agents on the queue + the citizens' connections): "
             f"commit-to-client p50 {latency.get('p50_ms')} ms, p95 {latency.get('p95_ms')} ms, "
             f"p99 {latency.get('p99_ms')} ms | {latency.get('load_average')} |"
