@@ -9,8 +9,9 @@ is the client (asyncio, the ``websockets`` library, one loop), events are produc
    127.0.0.1, so the per-source limit is raised for the bench) authenticate, subscribe and
    stay open ``BENCH_GATEWAY_HOLD`` seconds; the gateway's RSS before/after gives the memory
    per connection;
-2. ``latency``: ``BENCH_GATEWAY_RATE`` events/s for ``BENCH_GATEWAY_RATE_DURATION`` s (from ``BENCH_GATEWAY_PRODUCERS``
-   processes committing side by side, as web workers do), each fanned out to ``BENCH_GATEWAY_FANOUT`` agents following the queue and to the ten
+2. ``latency``: ``BENCH_GATEWAY_RATE`` events/s for ``BENCH_GATEWAY_RATE_DURATION`` s,
+   committed by ``BENCH_GATEWAY_PRODUCERS`` processes side by side (as web workers do), each
+   fanned out to ``BENCH_GATEWAY_FANOUT`` agents following the queue and to the ten
    connections of its citizen; commit-to-client latency p50/p95 (goal p95 < 100 ms);
 3. ``storm``: while events keep coming (``BENCH_GATEWAY_STORM_RATE``/s), every connection is
    closed at once and reopened at once, resuming from its last id; afterwards each
@@ -140,7 +141,12 @@ def _rss(pid: int) -> int:
 
 
 def _producers(
-    config: Any, env: dict[str, str], var: Path, schema: str, rate: float, duration: float,
+    config: Any,
+    env: dict[str, str],
+    var: Path,
+    schema: str,
+    rate: float,
+    duration: float,
     citizens_file: Path,
 ) -> list[Any]:
     """``BENCH_GATEWAY_PRODUCERS`` processes sharing ``rate``, as web workers would commit."""
