@@ -122,13 +122,25 @@ async def _close(client: Client) -> None:
         client.reader.cancel()
 
 
+async def _open_retrying(client: Client, url: str, *, resume: bool, attempts: int = 8) -> bool:
+    """Like a real client (guichet-realtime.js): on failure (a refused handshake, 4429 while the
+    server has not yet seen the old connection go, 1013) back off with jitter and try again."""
+    import random
+
+    for attempt in range(attempts):
+        if await _open(client, url, client.last_id if resume else None):
+            return True
+        await _close(client)
+        base = min(10.0, 0.5 * 2**attempt)
+        await asyncio.sleep(base / 2 + random.random() * base)
+    return False
+
+
 async def _open_all(clients: list[Client], url: str, *, resume: bool, batch: int) -> int:
     opened = 0
     for start in range(0, len(clients), batch):
         chunk = clients[start : start + batch]
-        results = await asyncio.gather(
-            *(_open(c, url, c.last_id if resume else None) for c in chunk)
-        )
+        results = await asyncio.gather(*(_open_retrying(c, url, resume=resume) for c in chunk))
         opened += sum(results)
     return opened
 
@@ -346,6 +358,7 @@ async def _phases(
     base = min(c.last_id for c in clients)
     for client in clients:
         client.received.clear()
+        client.errors = 0
     starts = {id(c): c.last_id for c in clients}
     log(f"gateway: reconnect storm of {len(clients)} connections")
     producers = _producers(config, env, var, seed["schema"], config.gateway_storm_rate,
@@ -373,7 +386,7 @@ async def _phases(
             for c in clients
         ),
         "events_lost": lost,
-        "errors": sum(c.errors for c in clients),
+        "failed_attempts": sum(c.errors for c in clients),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     await asyncio.gather(*(_close(c) for c in clients))

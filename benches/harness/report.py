@@ -320,7 +320,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"| storm | {storm.get('connections')} connections closed and reopened at once "
             f"({storm.get('reopened')} back in {storm.get('reconnect_seconds')} s) while "
             f"{storm.get('events_during_storm')} events came: {storm.get('deliveries_expected')} "
-            f"deliveries expected, {storm.get('events_lost')} lost, {storm.get('errors')} errors "
+            f"deliveries expected, {storm.get('events_lost')} lost; "
+            f"{storm.get('failed_attempts')} connection attempts refused or timed out, retried "
+            f"with backoff "
             f"| {storm.get('load_average')} |"
         )
         lines.append("")
