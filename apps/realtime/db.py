@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import SyncToAsync
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 T = TypeVar("T")
@@ -29,5 +30,12 @@ class _DatabaseSyncToAsync(SyncToAsync):
 
 
 def db_async(function: Callable[..., T]) -> Callable[..., Any]:
-    """``function`` as a coroutine function running in Django's sync thread."""
-    return _DatabaseSyncToAsync(function, thread_sensitive=True)
+    """``function`` as a coroutine function run in a worker thread.
+
+    By default (``REALTIME_SYNC_THREAD_SENSITIVE`` off) in the loop's thread pool, each thread
+    with its own database connection, so a storm of handshakes (token checks, connection
+    leases) is not queued behind one thread; tests turn it on, so the calls come back to the
+    test's thread and see its transaction.
+    """
+    sensitive = bool(getattr(settings, "REALTIME_SYNC_THREAD_SENSITIVE", False))
+    return _DatabaseSyncToAsync(function, thread_sensitive=sensitive)

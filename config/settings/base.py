@@ -520,6 +520,8 @@ REALTIME_SEND_BUFFER = env.int("REALTIME_SEND_BUFFER", default=1000)
 # (gunicorn) at most REALTIME_SSE_WSGI_SECONDS, as it holds a worker thread.
 REALTIME_SSE_MAX_SECONDS = env.float("REALTIME_SSE_MAX_SECONDS", default=300.0)
 REALTIME_SSE_WSGI_SECONDS = env.float("REALTIME_SSE_WSGI_SECONDS", default=25.0)
+# Database and hot-key calls of the gateway: in one thread (true) or the thread pool (false).
+REALTIME_SYNC_THREAD_SENSITIVE = env.bool("REALTIME_SYNC_THREAD_SENSITIVE", default=False)
 
 # --- Outbox, notifications, webhooks, certificates -------------------------------------------
 

@@ -58,6 +58,7 @@ def gateway(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
         "MEDIA_ROOT": str(work / "media"),
         "LOG_LEVEL": "WARNING",
         "REALTIME_POLL_SECONDS": "30",  # live events must come from the NOTIFY wake-up
+        "REALTIME_SYNC_THREAD_SENSITIVE": "false",  # as in production: the thread pool
     }
     env.pop("REALTIME_CHANNEL_LAYER_URL", None)
     log = open(work / "uvicorn.log", "wb")  # noqa: SIM115 - closed with the process
