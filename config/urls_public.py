@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.accounts.api.urls import platform_urlpatterns as people_urlpatterns
+from apps.accounts.console import console_urlpatterns
 from apps.applications.api.urls import public_urlpatterns as application_public_urlpatterns
 from config.urls_common import docs_urlpatterns, identity_urlpatterns, operations_urlpatterns
 
@@ -11,9 +13,11 @@ urlpatterns = [
     *docs_urlpatterns("config.urls_public"),
     *identity_urlpatterns,
     path("api/v1/", include("apps.agencies.api.urls")),
+    path("api/v1/", include(people_urlpatterns)),
     path("api/v1/", include("apps.directory.api.urls")),
     path("api/v1/", include("apps.realtime.api.urls")),
     path("api/v1/", include(application_public_urlpatterns)),
+    *console_urlpatterns,
     path("admin/", admin.site.urls),
 ]
 

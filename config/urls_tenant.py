@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts.api.urls import agency_urlpatterns as partner_urlpatterns
+from apps.accounts.console import console_urlpatterns
 from apps.applications.api.urls import tenant_urlpatterns as application_urlpatterns
 from config.urls_common import docs_urlpatterns, identity_urlpatterns, operations_urlpatterns
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("apps.certificates.api.urls")),
     path("api/v1/", include("apps.webhooks.api.urls")),
     path("", include("apps.certificates.urls")),
+    *console_urlpatterns,
     path("admin/", admin.site.urls),
 ]
 

@@ -1,34 +1,29 @@
 """Admin console registrations for identities (platform administrators, public host)."""
 
-import time
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
+from apps.accounts import admin_people  # noqa: F401 - registers the people pages
 from apps.accounts.admin_site import console_role
-from apps.accounts.models import Membership, PartnerClient, PartnerScope, Role, User
+from apps.accounts.models import PartnerClient, PartnerScope, Role, User
 from apps.accounts.partners import (
     partner_client_create,
     partner_client_revoke,
     partner_secret_rotate,
 )
-from apps.accounts.services import user_tokens_revoke_all
 from apps.agencies.models import Agency
 from apps.audit.admin import AuditedAdminMixin
 from apps.core.context import bind_actor
 from apps.core.errors import ApplicationError
 from apps.core.tenancy import current_schema
-
-
-def _next_second() -> float:
-    """Revocation mark one second ahead: a token issued in this very second dies too."""
-    return time.time() + 1
 
 
 @admin.register(User)
@@ -45,25 +40,13 @@ class UserAdmin(AuditedAdminMixin, admin.ModelAdmin):
         """Accounts are deactivated, never deleted: agency schemas keep references to them."""
         return False
 
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A civil servant is invited (they choose their own password): a person created here
+        had no usable password and could never sign in. Citizens sign themselves up."""
+        return HttpResponseRedirect(reverse("admin:accounts_invitation_add"))
+
     # Deactivating an account ends its sessions at once: ``User.save()`` revokes its tokens on
     # commit (apps/accounts/revocations.py), whatever path saves it.
-
-
-@admin.register(Membership)
-class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Civil servants' roles."""
-
-    list_display = ("user", "agency", "role", "is_active")
-    list_filter = ("role", "is_active", "agency")
-    list_select_related = ("user", "agency")
-    raw_id_fields = ("user",)
-    readonly_fields = ("created_at",)
-
-    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        """A changed or ended role takes effect at the next request, not at token expiry."""
-        super().save_model(request, obj, form, change)
-        if change and {"role", "is_active", "agency"} & set(form.changed_data):
-            user_tokens_revoke_all(user=obj.user, at=_next_second())
 
 
 def _agency_of_host() -> Agency | None:

@@ -188,6 +188,9 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Inactive with ``ended_at`` unset: suspended (can be reactivated); with it: ended.
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -198,6 +201,13 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role}@{self.agency_id}"
+
+    @property
+    def status(self) -> str:
+        """``active``, ``suspended`` or ``ended``."""
+        if self.is_active:
+            return "active"
+        return "ended" if self.ended_at is not None else "suspended"
 
 
 class PartnerScope(models.TextChoices):
@@ -401,3 +411,98 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.status})"
+
+
+class Invitation(models.Model):
+    """An invitation of a civil servant into a role of one agency (public schema).
+
+    Sent by e-mail or SMS as a link holding a random token; only the token's SHA-256 is
+    stored (``token_hash``), so the database never holds a usable link. Single use
+    (``accepted_at``), expiring (``expires_at``), revocable (``revoked_at``); a new invitation
+    to the same address in the same agency revokes the open one. Accepting it creates the
+    person if needed, sets their password and grants the membership
+    (``apps.accounts.invitations``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        verbose_name=_("agency"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    email = models.EmailField(_("email address"), null=True, blank=True)  # noqa: DJ001
+    phone = models.CharField(  # noqa: DJ001
+        _("phone number (E.164)"), max_length=16, null=True, blank=True
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("person"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    AUDIT_REDACTED_FIELDS: ClassVar[frozenset[str]] = frozenset({"email", "phone"})
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ("-created_at",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=False) | models.Q(phone__isnull=False),
+                name="accounts_invitation_has_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}@{self.agency_id} ({self.id})"
+
+    @property
+    def status(self) -> str:
+        """``accepted``, ``revoked``, ``expired`` or ``pending``."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class ContactChange(models.Model):
+    """A confirmed change of a person's e-mail address or phone number (public schema).
+
+    Kept so that the notice to the *old* address, sent through the outbox after the change,
+    knows where to go (outbox payloads hold ids, never addresses).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="contact_changes")
+    channel = models.CharField(_("channel"), max_length=8)
+    old_address = models.CharField(_("old address"), max_length=254, null=True, blank=True)  # noqa: DJ001
+    new_address = models.CharField(_("new address"), max_length=254)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact change")
+        verbose_name_plural = _("contact changes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel} @ {self.changed_at:%Y-%m-%d %H:%M}"

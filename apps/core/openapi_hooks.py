@@ -65,6 +65,8 @@ PATH_PARAMETERS: dict[tuple[str, str], Any] = {
     ("verify", "code"): _("The verification code printed on the certificate."),
     ("agencies", "slug"): _("Slug of the agency (e.g. `etat-civil`)."),
     ("partner-clients", "id"): _("The partner client's identifier (UUID)."),
+    ("people", "id"): _("The membership's identifier (UUID)."),
+    ("invitations", "id"): _("The invitation's identifier (UUID)."),
 }
 
 # Success answers that say no more than their status.

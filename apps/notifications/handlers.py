@@ -65,6 +65,10 @@ def notification_deliver(message: OutboxMessage) -> None:
     address = None
     if recipient is not None:
         address = recipient.phone if channel == Channel.SMS else recipient.email
+        if payload.get("contact_change_id"):  # the old address, not the new one
+            from apps.accounts.contacts import contact_notice_address
+
+            address = contact_notice_address(payload, recipient)
     if recipient is None or not address:
         logger.info("notification_skipped", template=payload.get("template"), channel=channel)
         return

@@ -30,6 +30,10 @@ class Template:
     CERTIFICATE_ISSUED = "certificate_issued"
     APPLICATION_ASSIGNED = "application_assigned"
     DEADLINE_APPROACHING = "deadline_approaching"
+    # To the old address after a change of e-mail or phone (apps.accounts.contacts).
+    CONTACT_CHANGED = "contact_changed"
+    # To every address of a person whose password was reset (apps.accounts.passwords).
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
 
     ALL = frozenset(
         {
@@ -40,6 +44,8 @@ class Template:
             CERTIFICATE_ISSUED,
             APPLICATION_ASSIGNED,
             DEADLINE_APPROACHING,
+            CONTACT_CHANGED,
+            PASSWORD_CHANGED,
         }
     )
 

@@ -253,6 +253,14 @@ LOCKOUT_DEVICE_TOKEN_MAX_AGE_SECONDS = env.int(
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_SECRET_KEY = env.str("OTP_SECRET_KEY", default="")
+# Staff invitations (apps/accounts/invitations.py): how long the link works.
+INVITATION_TTL_SECONDS = env.int("INVITATION_TTL_SECONDS", default=72 * 3600)
+# Password reset (apps/accounts/passwords.py): a citizen's reset request lasts at least this
+# long whether the login exists or not; at most this many codes per login per OTP_TTL_SECONDS;
+# the staff reset link works this long (Django's setting).
+PASSWORD_RESET_MIN_SECONDS = env.float("PASSWORD_RESET_MIN_SECONDS", default=0.4)
+PASSWORD_RESET_MAX_SENDS = env.int("PASSWORD_RESET_MAX_SENDS", default=5)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 PARTNER_TOKEN_LIFETIME = timedelta(seconds=env.int("PARTNER_TOKEN_LIFETIME_SECONDS", default=300))
 # After a partner secret is rotated the previous one keeps working this long (default: one day;
 # the rotation may ask for less, or for at most PARTNER_SECRET_MAX_OVERLAP_SECONDS).
@@ -300,6 +308,8 @@ REST_FRAMEWORK = {
         "register": env.str("THROTTLE_REGISTER_RATE", default="10/hour"),
         "verify": env.str("THROTTLE_VERIFY_RATE", default="10/hour"),
         "password": env.str("THROTTLE_PASSWORD_RATE", default="10/hour"),
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET_RATE", default="10/hour"),
+        "contact": env.str("THROTTLE_CONTACT_RATE", default="10/hour"),
     },
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
