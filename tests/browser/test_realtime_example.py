@@ -4,6 +4,7 @@ applications, shows a live event, and after a reload resumes with the one it mis
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +15,23 @@ from tests.realtime.test_uvicorn import _submit, committed, gateway  # noqa: F40
 PASSWORD = "Un-mot-de-passe-solide-2026"
 
 
+@pytest.fixture
+def _close_connections_at_the_end() -> Iterator[None]:
+    """Requested first, so it ends last (after ``committed`` cleaned up): beside Playwright's
+    greenlet the connections this test opened are not the session's to close."""
+    from django.db import connections
+
+    yield
+    connections.close_all()
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("_close_connections_at_the_end")
 def test_the_browser_example_connects_authenticates_and_resumes(
-    browser: Any, gateway: int, committed: dict[str, Any], django_db_blocker: Any  # noqa: F811
+    browser: Any,
+    gateway: int,
+    committed: dict[str, Any],
+    django_db_blocker: Any,  # noqa: F811
 ) -> None:
     with django_db_blocker.unblock():
         citizen = committed["citizen"]

@@ -142,6 +142,16 @@ def _submit(state: dict[str, Any]) -> Application:
     )
 
 
+def _submit_in_thread(state: dict[str, Any]) -> Application:
+    """``_submit`` from an executor thread, which closes the connection it opened."""
+    from django.db import connections
+
+    try:
+        return _submit(state)
+    finally:
+        connections.close_all()
+
+
 async def _frame(ws: Any, timeout: float = 10) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
@@ -163,12 +173,12 @@ def test_a_browser_like_client_gets_live_events_then_resumes_after_a_disconnect(
             subscribed = await _frame(ws)
             started = time.monotonic()
             with django_db_blocker.unblock():
-                first = await loop.run_in_executor(None, _submit, committed)
+                first = await loop.run_in_executor(None, _submit_in_thread, committed)
             live = await _frame(ws)
             latency = time.monotonic() - started
         # Disconnected: this one is missed, then fetched on resume.
         with django_db_blocker.unblock():
-            missed = await loop.run_in_executor(None, _submit, committed)
+            missed = await loop.run_in_executor(None, _submit_in_thread, committed)
         offered = ["guichet.v1", f"guichet.token.{token}"]
         async with websockets.connect(url, subprotocols=offered) as ws:
             assert ws.subprotocol == "guichet.v1"  # the token is never echoed
