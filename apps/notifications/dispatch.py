@@ -2,8 +2,9 @@
 
 ``application_event_dispatch`` is called by ``application_transition`` (and nowhere else): it
 turns the workflow's audit event into notifications (citizen and agents), partner webhook
-events, the certificate job and the real-time event. Everything is an outbox row of the same transaction, so it
-happens if and only if the transition commits, even when the broker is down at that moment.
+events, the certificate job and the real-time event. Everything is an outbox row of the same
+transaction, so it happens if and only if the transition commits, even when the broker is down
+at that moment.
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ def _close_connections_at_the_end() -> Iterator[None]:
 @pytest.mark.usefixtures("_close_connections_at_the_end")
 def test_the_browser_example_connects_authenticates_and_resumes(
     browser: Any,
-    gateway: int,
-    committed: dict[str, Any],
-    django_db_blocker: Any,  # noqa: F811
+    gateway: int,  # noqa: F811 - the fixture imported above
+    committed: dict[str, Any],  # noqa: F811 - the fixture imported above
+    django_db_blocker: Any,
 ) -> None:
     with django_db_blocker.unblock():
         citizen = committed["citizen"]

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outbox', '0003_attempt_started_at'),
+        ("outbox", "0003_attempt_started_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='kind',
-            field=models.CharField(choices=[('notification', 'Notification'), ('webhook', 'Webhook'), ('document', 'Document'), ('realtime', 'Real-time event')], max_length=20, verbose_name='kind'),
+            model_name="outboxmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("notification", "Notification"),
+                    ("webhook", "Webhook"),
+                    ("document", "Document"),
+                    ("realtime", "Real-time event"),
+                ],
+                max_length=20,
+                verbose_name="kind",
+            ),
         ),
     ]
