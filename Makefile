@@ -47,9 +47,10 @@ fmt: $(STAMP) ## fix what ruff can fix and format the code
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-schema: $(STAMP) ## regenerate the committed OpenAPI files schema.yml and schema-public.yml
+schema: $(STAMP) ## regenerate the committed OpenAPI files schema.yml, schema-public.yml and asyncapi.yml
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py spectacular --urlconf config.urls_tenant --file schema.yml --validate
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py spectacular --urlconf config.urls_public --file schema-public.yml --validate
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py realtime_asyncapi --file asyncapi.yml
 
 bench: $(STAMP) ## the platform benchmarks (benches/run.py), on embedded services unless configured
 	@if [ -f benches/run.py ]; then \

@@ -17,6 +17,10 @@ Runs under ``scripts/services.py exec`` (the Makefile does it), so PostgreSQL is
    run alone (``BENCH_ONLY=storage``) it needs none of the other sections' seed;
 6. ``payments``: payment initiation p95 at 70 % of the maximum rate and authenticated
    callbacks per second, against the aggregator simulator (``benches/harness/payments_bench.py``);
+6. ``gateway``: the real-time gateway (uvicorn): 2,000 WebSocket connections held, memory
+   per connection, commit-to-client latency at 100 events/s fanned out, a reconnect storm
+   with the events lost counted (``benches/harness/gateway_bench.py``); run alone
+   (``BENCH_ONLY=gateway``) it needs none of the other sections' seed;
 7. ``benches/results/latest.json`` and ``latest.md`` (also printed), with each target's verdict.
 
 Knobs: ``BENCH_*`` environment variables and flags (``--help``; ``benches/harness/config.py``).
@@ -121,7 +125,7 @@ def main(config: BenchConfig) -> int:
         stack.manage(quiet, "keys_rotate", "--kind", "audit", "--if-missing")
         state_path = var / "state.json"
         state: dict[str, Any] = {}
-        if set(config.sections) - {"storage", "payments"}:
+        if set(config.sections) - {"storage", "payments", "gateway"}:
             log("seeding (idempotent; the first run creates the filler agencies)")
             stack.run_module(
                 quiet,
@@ -186,6 +190,10 @@ def main(config: BenchConfig) -> int:
             from benches.harness.payments_bench import run_payments
 
             results["payments"] = run_payments(config, env, quiet, var)
+        if "gateway" in config.sections:
+            from benches.harness.gateway_bench import run_gateway
+
+            results["gateway"] = run_gateway(config, env, quiet, var)
     finally:
         broker.stop()
         results["seconds"] = round(time.monotonic() - started, 1)

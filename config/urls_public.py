@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("apps.agencies.api.urls")),
     path("api/v1/", include(people_urlpatterns)),
     path("api/v1/", include("apps.directory.api.urls")),
+    path("api/v1/", include("apps.realtime.api.urls")),
     path("api/v1/", include(application_public_urlpatterns)),
     *console_urlpatterns,
     path("admin/", admin.site.urls),

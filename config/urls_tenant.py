@@ -14,6 +14,7 @@ urlpatterns = [
     *identity_urlpatterns,
     path("api/v1/", include(partner_urlpatterns)),
     path("api/v1/audit/", include("apps.audit.api.urls")),
+    path("api/v1/", include("apps.realtime.api.urls")),
     path("api/v1/", include("apps.catalogue.api.urls")),
     path("api/v1/", include(application_urlpatterns)),
     path("api/v1/", include("apps.certificates.api.urls")),

@@ -2,9 +2,12 @@
 
 Steps: ensure the services (embedded PostgreSQL when ``DATABASE_URL`` is unset, filesystem
 broker directories when ``CELERY_BROKER_URL`` is unset), compile translations, migrate every
-schema, seed the demo agencies and accounts, then supervise three child processes:
+schema, seed the demo agencies and accounts, then supervise four child processes:
 
 * ``web``: gunicorn with ``config/gunicorn.conf.py`` on 127.0.0.1:``GUICHET_PORT`` (8000);
+* ``gateway``: uvicorn serving ``config.asgi`` (WebSocket ``/ws/v1/``, SSE ``/api/v1/events/``)
+  on 127.0.0.1:``GUICHET_GATEWAY_PORT`` (``GUICHET_PORT`` + 1), on the embedded channel layer
+  (PostgreSQL ``LISTEN/NOTIFY``) unless ``REALTIME_CHANNEL_LAYER_URL`` is set;
 * ``worker``: ``celery -A config worker``;
 * ``beat``: ``celery -A config beat`` with its schedule in ``var/``;
 * ``payments-simulator``: the mobile-money aggregator simulator (``apps.payments.simulator``)
@@ -200,14 +203,47 @@ def simulator_command(env: dict[str, str]) -> list[str] | None:
     ]
 
 
+def gateway_command(port: int) -> list[str]:
+    """The ASGI server of the real-time gateway (also the compose ``gateway`` service's)."""
+    return [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws",
+        "websockets",
+        # Frames above this are refused by the protocol layer (1009); the consumer's own
+        # limit (REALTIME_MAX_FRAME_BYTES) is lower.
+        "--ws-max-size",
+        "65536",
+        "--lifespan",
+        "off",
+        "--no-access-log",
+    ]
+
+
 def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_at: float) -> int:
-    """Start web, worker and beat; return when a stop is requested or a child dies.
+    """Start web, gateway, worker and beat; return when a stop is requested or a child dies.
 
     ``launched_at`` (a ``time.monotonic()`` value) is when ``make run`` began, for the banner.
     """
     var = prepare_dirs()
     web_env = dict(env)
     web_env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+    gateway_port = int(env.get("GUICHET_GATEWAY_PORT") or port + 1)
+    # The console's pages may open the gateway on its own port (Content-Security-Policy).
+    web_env.setdefault(
+        "REALTIME_CONNECT_SRC",
+        ",".join(
+            f"{scheme}://{host}:{gateway_port}"
+            for scheme in ("ws", "http")
+            for host in ("localhost", "*.localhost", "127.0.0.1")
+        ),
+    )
     web_env.setdefault("GUNICORN_WORKERS", "2")
     # Metrics of both gunicorn workers are aggregated through files here (emptied at start).
     web_env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus"))
@@ -215,6 +251,7 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
     schedule = str(var / "celerybeat-schedule")
     started_at = time.monotonic()
     children = [
+        start_child("gateway", gateway_command(gateway_port), env),
         start_child(
             "web",
             [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"],
@@ -244,7 +281,7 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
                     log(f"{child.name} exited unexpectedly ({child.process.returncode})")
                 exit_status = 1
                 break
-            if not ready and is_healthy(port):
+            if not ready and is_healthy(port) and is_healthy(gateway_port):
                 ready = True
                 now = time.monotonic()
                 print(
@@ -254,6 +291,8 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
                     f"  public host: http://localhost:{port}/  admin: http://{DEMO_HOST}:{port}/admin/\n"
                     "  staff sign-in: the demo password, then the code of"
                     " `.venv/bin/python manage.py totp_code <login>` (second factor)\n"
+                    f"  real-time gateway: ws://{DEMO_HOST}:{gateway_port}/ws/v1/"
+                    f"  (SSE: http://{DEMO_HOST}:{gateway_port}/api/v1/events/)\n"
                     "  Ctrl-C stops everything; data stays in var/ for the next run.\n",
                     flush=True,
                 )
@@ -273,6 +312,10 @@ def main() -> int:
     port = int(os.environ.get("GUICHET_PORT", "8000"))
     if not port_is_free(port):
         log(f"127.0.0.1:{port} is already in use (another `make run`?); set GUICHET_PORT")
+        return 1
+    gateway_port = int(os.environ.get("GUICHET_GATEWAY_PORT") or port + 1)
+    if not port_is_free(gateway_port):
+        log(f"127.0.0.1:{gateway_port} is already in use; set GUICHET_GATEWAY_PORT")
         return 1
     supervisor = Supervisor()
     supervisor.install()

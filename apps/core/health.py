@@ -89,11 +89,20 @@ def check_storage() -> None:
         raise
 
 
+def check_channel_layer() -> None:
+    """Raise if the real-time gateway's channel layer cannot carry a message (Redis in
+    production, PostgreSQL NOTIFY by default: ``apps.realtime.layers``)."""
+    from apps.realtime.layers import channel_layer_check
+
+    channel_layer_check(timeout=1.0)
+
+
 READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
     "broker": check_broker,
     "hotkeys": check_hotkeys,
     "storage": check_storage,
+    "channel_layer": check_channel_layer,
 }
 
 

@@ -2,8 +2,9 @@
 
 ``application_event_dispatch`` is called by ``application_transition`` (and nowhere else): it
 turns the workflow's audit event into notifications (citizen and agents), partner webhook
-events and the certificate job. Everything is an outbox row of the same transaction, so it
-happens if and only if the transition commits, even when the broker is down at that moment.
+events, the certificate job and the real-time event. Everything is an outbox row of the same
+transaction, so it happens if and only if the transition commits, even when the broker is down
+at that moment.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def application_event_dispatch(
     """
     from apps.certificates.services import certificate_job_enqueue
     from apps.payments.services import payments_on_application_event
+    from apps.realtime.services import realtime_application_event
     from apps.webhooks.services import webhook_event_emit
 
     template = CITIZEN_TEMPLATES.get(event)
@@ -107,3 +109,5 @@ def application_event_dispatch(
         certificate_job_enqueue(application_id=application.pk)
     # Refunds of a paid fee when the application is rejected or withdrawn (agency policy).
     payments_on_application_event(application=application, event=event)
+    # Citizens' and agents' live views (WebSocket / SSE): apps.realtime.
+    realtime_application_event(application=application, event=event, actor_id=actor_id)

@@ -36,6 +36,7 @@ HANDLERS: dict[str, str] = {
     "notification": "apps.notifications.handlers.notification_deliver",
     "webhook": "apps.webhooks.handlers.webhook_deliver",
     "document": "apps.certificates.handlers.document_run",
+    "realtime": "apps.realtime.services.realtime_event_publish",
 }
 
 

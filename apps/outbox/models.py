@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     NOTIFICATION = "notification", _("Notification")
     WEBHOOK = "webhook", _("Webhook")
     DOCUMENT = "document", _("Document")
+    REALTIME = "realtime", _("Real-time event")
 
 
 class Status(models.TextChoices):

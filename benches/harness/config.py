@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS_DIR = ROOT / "benches" / "results"
-SECTIONS = ("http", "tenancy", "celery", "storage", "payments")
+SECTIONS = ("http", "tenancy", "celery", "storage", "payments", "gateway")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -47,6 +47,16 @@ class BenchConfig:
     storage_uploads: int = 120  # 2 MiB uploads (and downloads) per backend (BENCH_STORAGE_UPLOADS)
     storage_concurrency: int = 1  # clients of the storage section (BENCH_STORAGE_CONCURRENCY)
     storage_workers: int = 2  # gunicorn workers of each storage server (BENCH_STORAGE_WORKERS)
+    gateway_connections: int = 2000  # held WebSocket connections (BENCH_GATEWAY_CONNECTIONS)
+    gateway_hold: float = 60.0  # seconds they are held (BENCH_GATEWAY_HOLD)
+    gateway_rate: float = 100.0  # events/s of the latency phase (BENCH_GATEWAY_RATE)
+    gateway_rate_duration: float = 20.0  # BENCH_GATEWAY_RATE_DURATION
+    gateway_producers: int = 4  # processes committing events (BENCH_GATEWAY_PRODUCERS)
+    gateway_fanout: int = 20  # agents following the queue: every event (BENCH_GATEWAY_FANOUT)
+    gateway_storm_rate: float = (
+        20.0  # events/s during the reconnect storm (BENCH_GATEWAY_STORM_RATE)
+    )
+    gateway_storm_duration: float = 10.0  # BENCH_GATEWAY_STORM_DURATION
     loadgen: str = "auto"  # auto, wrk or python (BENCH_LOADGEN)
     sections: tuple[str, ...] = SECTIONS  # BENCH_ONLY=http,tenancy,celery,storage,payments
     endpoints: tuple[str, ...] = ()  # BENCH_ENDPOINTS (empty: all)
@@ -83,6 +93,18 @@ class BenchConfig:
             storage_uploads=_env_int("BENCH_STORAGE_UPLOADS", cls.storage_uploads),
             storage_concurrency=_env_int("BENCH_STORAGE_CONCURRENCY", cls.storage_concurrency),
             storage_workers=_env_int("BENCH_STORAGE_WORKERS", cls.storage_workers),
+            gateway_connections=_env_int("BENCH_GATEWAY_CONNECTIONS", cls.gateway_connections),
+            gateway_hold=_env_float("BENCH_GATEWAY_HOLD", cls.gateway_hold),
+            gateway_rate=_env_float("BENCH_GATEWAY_RATE", cls.gateway_rate),
+            gateway_rate_duration=_env_float(
+                "BENCH_GATEWAY_RATE_DURATION", cls.gateway_rate_duration
+            ),
+            gateway_fanout=_env_int("BENCH_GATEWAY_FANOUT", cls.gateway_fanout),
+            gateway_producers=_env_int("BENCH_GATEWAY_PRODUCERS", cls.gateway_producers),
+            gateway_storm_rate=_env_float("BENCH_GATEWAY_STORM_RATE", cls.gateway_storm_rate),
+            gateway_storm_duration=_env_float(
+                "BENCH_GATEWAY_STORM_DURATION", cls.gateway_storm_duration
+            ),
             loadgen=os.environ.get("BENCH_LOADGEN", cls.loadgen).strip() or cls.loadgen,
             sections=tuple(s.strip() for s in only.split(",") if s.strip()) or SECTIONS,
             endpoints=tuple(e.strip() for e in endpoints.split(",") if e.strip()),
@@ -105,6 +127,10 @@ class BenchConfig:
             celery_certificate_jobs=min(self.celery_certificate_jobs, 10),
             submit_drafts=min(self.submit_drafts, 2500),
             storage_uploads=min(self.storage_uploads, 20),
+            gateway_connections=min(self.gateway_connections, 200),
+            gateway_hold=min(self.gateway_hold, 5.0),
+            gateway_rate_duration=min(self.gateway_rate_duration, 5.0),
+            gateway_storm_duration=min(self.gateway_storm_duration, 5.0),
             quick=True,
         )
 

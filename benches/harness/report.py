@@ -171,6 +171,24 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "passed": latency["p95"] <= 1000,
             }
         )
+    gateway = results.get("gateway", {})
+    if gateway:
+        p95 = gateway.get("latency", {}).get("p95_ms")
+        rows.append(
+            {
+                "target": "gateway: commit-to-client p95 < 100 ms at 100 events/s",
+                "measured": f"{p95} ms",
+                "passed": None if p95 is None else p95 < 100,
+            }
+        )
+        lost = gateway.get("storm", {}).get("events_lost")
+        rows.append(
+            {
+                "target": "gateway: reconnect storm loses 0 events",
+                "measured": str(lost),
+                "passed": None if lost is None else lost == 0,
+            }
+        )
     storage = results.get("storage", {})
     for backend, op in (("s3", "upload"), ("s3", "download"), ("s3-redirect", "download")):
         fs, s3 = storage.get("filesystem", {}).get(op, {}), storage.get(backend, {}).get(op, {})
@@ -389,6 +407,42 @@ def markdown(results: dict[str, Any]) -> str:
         from benches.harness.payments_bench import markdown as payments_markdown
 
         lines.extend(payments_markdown(results["payments"]))
+    gateway = results.get("gateway", {})
+    if gateway:
+        hold, latency, storm = (gateway.get(k, {}) for k in ("hold", "latency", "storm"))
+        lines.append("## Real-time gateway (uvicorn, WebSocket)")
+        lines.append("")
+        lines.append("| phase | figures | load average (1, 5, 15 min) |")
+        lines.append("|---|---|---|")
+        lines.append(
+            f"| hold | {hold.get('opened')} connections opened in {hold.get('open_seconds')} s, "
+            f"{hold.get('still_open')} still open after {hold.get('held_seconds')} s; RSS "
+            f"{hold.get('rss_before_mib')} → {hold.get('rss_after_mib')} MiB = "
+            f"{hold.get('kib_per_connection')} KiB per connection | {hold.get('load_average')} |"
+        )
+        lines.append(
+            f"| latency | {latency.get('produced')} events at {latency.get('achieved_rate')}/s "
+            f"(asked {latency.get('rate')}, {latency.get('producers')} producer processes), "
+            f"{latency.get('deliveries')} deliveries "
+            f"({latency.get('fanout_agents')} agents on the queue + the citizens' connections): "
+            f"commit-to-client p50 {latency.get('p50_ms')} ms, p95 {latency.get('p95_ms')} ms, "
+            f"p99 {latency.get('p99_ms')} ms | {latency.get('load_average')} |"
+        )
+        lines.append(
+            f"| storm | {storm.get('connections')} connections closed and reopened at once "
+            f"({storm.get('reopened')} back in {storm.get('reconnect_seconds')} s) while "
+            f"{storm.get('events_during_storm')} events came: {storm.get('deliveries_expected')} "
+            f"deliveries expected, {storm.get('events_lost')} lost; "
+            f"{storm.get('failed_attempts')} connection attempts refused or timed out, retried "
+            f"with backoff "
+            f"| {storm.get('load_average')} |"
+        )
+        lines.append("")
+        lines.append(
+            f"Channel layer: {gateway.get('layer')}; load average at the start of the section: "
+            f"{gateway.get('load_average_at_start')}. Client and server share the machine."
+        )
+        lines.append("")
     rows = verdicts(results)
     if rows:
         lines.append("## Targets")

@@ -63,6 +63,7 @@ SHARED_APPS = [
     "apps.directory",
     "apps.outbox",
     "apps.notifications",
+    "apps.realtime",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -513,6 +514,53 @@ AUDIT_SEAL_INLINE = env.bool("AUDIT_SEAL_INLINE", default=False)
 AUDIT_WITNESS_URL = env.str("AUDIT_WITNESS_URL", default="")
 AUDIT_WITNESS_TIMEOUT_SECONDS = env.float("AUDIT_WITNESS_TIMEOUT_SECONDS", default=5.0)
 
+# --- Real-time gateway (apps/realtime, docs/realtime.md) --------------------------------------
+
+ASGI_APPLICATION = "config.asgi.application"
+# Channel layer: channels-redis when set (production: redis://redis:6379/3), else the embedded
+# layer over PostgreSQL LISTEN/NOTIFY on DATABASE_URL (no extra server).
+REALTIME_CHANNEL_LAYER_URL = env.str("REALTIME_CHANNEL_LAYER_URL", default="")
+if REALTIME_CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REALTIME_CHANNEL_LAYER_URL], "prefix": "guichet-realtime"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "apps.realtime.layers.PostgresNotifyChannelLayer", "CONFIG": {}}
+    }
+# Events are kept this long for clients that resume (then purged by realtime.purge).
+REALTIME_RETENTION_HOURS = env.float("REALTIME_RETENTION_HOURS", default=24.0)
+# Deliver the outbox message of an event in the process that committed it, right after the
+# commit (the outbox relay is the fallback); off: only the Celery workers deliver.
+REALTIME_DELIVER_ON_COMMIT = env.bool("REALTIME_DELIVER_ON_COMMIT", default=True)
+# The hub reads the log at least this often even without a wake-up from the channel layer.
+REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=1.0)
+# Tokens of open connections are checked again (revocation) this often.
+REALTIME_REVALIDATE_SECONDS = env.float("REALTIME_REVALIDATE_SECONDS", default=15.0)
+REALTIME_AUTH_TIMEOUT_SECONDS = env.float("REALTIME_AUTH_TIMEOUT_SECONDS", default=10.0)
+REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=4096)
+REALTIME_MAX_CONNECTIONS_PER_USER = env.int("REALTIME_MAX_CONNECTIONS_PER_USER", default=10)
+REALTIME_MAX_CONNECTIONS_PER_SOURCE = env.int("REALTIME_MAX_CONNECTIONS_PER_SOURCE", default=500)
+REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION = env.int(
+    "REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION", default=10
+)
+REALTIME_MAX_SUBSCRIPTIONS_PER_MINUTE = env.int("REALTIME_MAX_SUBSCRIPTIONS_PER_MINUTE", default=60)
+# Bad frames (error frames) a connection may send before it is closed (4430).
+REALTIME_MAX_ERRORS = env.int("REALTIME_MAX_ERRORS", default=10)
+# A resume with more missed events than this gets resync_required instead of the backlog.
+REALTIME_RESUME_MAX_EVENTS = env.int("REALTIME_RESUME_MAX_EVENTS", default=1000)
+# Frames waiting for a slow client before it is closed (4431) and left to resume.
+REALTIME_SEND_BUFFER = env.int("REALTIME_SEND_BUFFER", default=1000)
+# An SSE response ends after this long (the client reconnects with Last-Event-ID); under WSGI
+# (gunicorn) at most REALTIME_SSE_WSGI_SECONDS, as it holds a worker thread.
+REALTIME_SSE_MAX_SECONDS = env.float("REALTIME_SSE_MAX_SECONDS", default=300.0)
+REALTIME_SSE_WSGI_SECONDS = env.float("REALTIME_SSE_WSGI_SECONDS", default=25.0)
+# Database and hot-key calls of the gateway: in one thread (true) or the thread pool (false).
+REALTIME_SYNC_THREAD_SENSITIVE = env.bool("REALTIME_SYNC_THREAD_SENSITIVE", default=False)
+
 # --- Outbox, notifications, webhooks, certificates -------------------------------------------
 
 # Delivery attempts of an outbox message before it becomes a dead letter (admin: re-queue).
@@ -646,6 +694,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "task": "outbox.relay_all",
         "schedule": env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=30),
     },
+    # Delete real-time events past REALTIME_RETENTION_HOURS (public schema).
+    "realtime-purge": {
+        "task": "realtime.purge",
+        "schedule": env.int("REALTIME_PURGE_INTERVAL_SECONDS", default=900),
+    },
     # Delete delivered outbox messages past OUTBOX_RETENTION_DAYS, in every schema.
     "outbox-purge-sent": {
         "task": "outbox.purge_all",
@@ -726,7 +779,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        # The real-time gateway when it is not on this origin (`make run`: another port).
+        "connect-src": ["'self'", *env.list("REALTIME_CONNECT_SRC", default=[])],
         "worker-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

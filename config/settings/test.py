@@ -51,6 +51,11 @@ SMS_FILE_DIR = VAR_DIR / "test-sms"  # noqa: F405
 # The poll of database-made deactivations adds one query every few seconds per process, which
 # would land at random inside the query budgets; tests/accounts/test_deactivation.py turns it on.
 AUTH_REVOCATION_POLL_SECONDS = 0
+# The SSE stream under the WSGI test client ends quickly (the contract tests call it).
+REALTIME_SSE_WSGI_SECONDS = env.float("REALTIME_SSE_WSGI_SECONDS", default=0.3)
+REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=0.05)
+# The consumers' database calls come back to the test's thread (its transaction).
+REALTIME_SYNC_THREAD_SENSITIVE = env.bool("REALTIME_SYNC_THREAD_SENSITIVE", default=True)
 # Password-reset requests are padded to this floor (the timing test raises it).
 PASSWORD_RESET_MIN_SECONDS = 0.02
 # Payments against the aggregator simulator the tests start (tests/payments/conftest.py).

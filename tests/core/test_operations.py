@@ -29,6 +29,7 @@ def test_readyz_reports_each_part(api):
         "broker": "ok",
         "hotkeys": "ok",
         "storage": "ok",
+        "channel_layer": "ok",
     }
 
 

@@ -139,6 +139,7 @@ def stack(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> It
     cert, key = _certificate(work)
     server_blocks = string.Template(TEMPLATE.read_text()).safe_substitute(
         NGINX_UPSTREAM=f"127.0.0.1:{app_port}",
+        NGINX_GATEWAY_UPSTREAM=f"127.0.0.1:{app_port}",
         NGINX_HTTP_PORT=str(http_port),
         NGINX_HTTPS_PORT=str(https_port),
         NGINX_TLS_CERTIFICATE=str(cert),

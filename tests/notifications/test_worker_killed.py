@@ -34,7 +34,7 @@ def _sms_rows(schema: str) -> list[OutboxMessage]:
     with schema_context(schema):
         return [
             row
-            for row in OutboxMessage.objects.order_by("created_at")
+            for row in OutboxMessage.objects.exclude(kind="realtime").order_by("created_at")
             if row.payload.get("channel") == "sms"
         ]
 
