@@ -6,6 +6,7 @@ from django.urls import include, path
 from apps.accounts.api.urls import agency_urlpatterns as partner_urlpatterns
 from apps.accounts.console import console_urlpatterns
 from apps.applications.api.urls import tenant_urlpatterns as application_urlpatterns
+from apps.realtime.console import console_urlpatterns as realtime_console_urlpatterns
 from config.urls_common import docs_urlpatterns, identity_urlpatterns, operations_urlpatterns
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("apps.payments.api.urls")),
     path("", include("apps.certificates.urls")),
     *console_urlpatterns,
+    *realtime_console_urlpatterns,
     path("", include("apps.payments.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -244,6 +244,8 @@ def supervise(port: int, env: dict[str, str], supervisor: Supervisor, launched_a
             for host in ("localhost", "*.localhost", "127.0.0.1")
         ),
     )
+    # The console's queue page opens the gateway on that port (apps/realtime/console.py).
+    web_env.setdefault("REALTIME_CONSOLE_GATEWAY_PORT", str(gateway_port))
     web_env.setdefault("GUNICORN_WORKERS", "2")
     # Metrics of both gunicorn workers are aggregated through files here (emptied at start).
     web_env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus"))

@@ -105,6 +105,21 @@ class GuichetAdminSite(admin.AdminSite):
 
         return console_login(self, request, extra_context)
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """The admin's context, and whether to link the second-factor reset page (agency
+        admins on their agency's host, platform administrators on the public host)."""
+        context = super().each_context(request)
+        may_reset = False
+        if context.get("has_permission"):
+            if current_schema() == get_public_schema_name():
+                may_reset = bool(request.user.is_superuser)
+            else:
+                from apps.accounts.models import Role
+
+                may_reset = console_role(request) == Role.AGENCY_ADMIN
+        context["console_may_reset_mfa"] = may_reset
+        return context
+
     def get_urls(self) -> list[Any]:
         """The second-factor pages (sign-in step, enrolment, resets) before the admin's."""
         from apps.accounts.mfa.console import mfa_urls

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -36,6 +37,8 @@ from apps.accounts.tokens import (
     SECOND_FACTOR_KINDS,
     IssuedTokens,
     TokenKind,
+    amr_has_second_factor,
+    issue_staff_access_token,
     issue_user_tokens,
 )
 from apps.agencies.models import Agency
@@ -285,6 +288,49 @@ def _tokens_issue(
             user_id=str(user.pk), password_hash=user.password, device_id=device_id
         ),
     )
+
+
+def console_session_token_issue(*, user: User, amr: tuple[str, ...]) -> IssuedTokens:
+    """A short-lived staff access token (no refresh token) for a console session.
+
+    For the console's pages that open the real-time gateway (``apps.realtime.console``). The
+    caller has checked that the session passed its second factor and passes its ``amr``; this
+    checks the membership of the host's agency again (403 ``not_agency_staff``, audited; 403
+    ``mfa_required`` without ``mfa`` in ``amr``) and
+    audits the issue (``auth.console_token``). Lifetime: ``REALTIME_CONSOLE_TOKEN_LIFETIME``.
+    """
+    if not amr_has_second_factor(list(amr)):
+        audit_record(
+            action="auth.console_token",
+            target_type="user",
+            target_id=user.id,
+            outcome=Outcome.DENIED,
+            platform=True,
+        )
+        raise PermissionDeniedError(
+            _("A second factor is required: sign in again with your authenticator code."),
+            code="mfa_required",
+        )
+    # Not a member of this host's agency (the public host has none): 403, audited.
+    role, agency = _token_binding(user, TokenKind.STAFF)
+    assert role is not None and agency is not None
+    bind_actor(actor_type="user", actor_id=str(user.id), actor_role=role)
+    with transaction.atomic():
+        tokens = issue_staff_access_token(
+            user=user,
+            agency=agency,
+            role=role,
+            amr=amr,
+            lifetime=settings.REALTIME_CONSOLE_TOKEN_LIFETIME,
+        )
+        audit_record(
+            action="auth.console_token",
+            target_type="user",
+            target_id=user.id,
+            changes={"amr": {"old": None, "new": list(amr)}},
+            platform=True,
+        )
+    return tokens
 
 
 def token_obtain_second_factor(*, mfa_token: str, otp: str) -> IssuedTokens:

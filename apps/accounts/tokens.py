@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -130,6 +131,32 @@ def issue_user_tokens(
         kind=kind,
         agency=agency,
         expires_in=_access_lifetime(),
+    )
+
+
+def issue_staff_access_token(
+    *, user: User, agency: str, role: str, amr: Sequence[str], lifetime: timedelta
+) -> IssuedTokens:
+    """A short-lived staff access token alone (no refresh token) for a console session.
+
+    The console is signed in with a session; its pages that talk to the real-time gateway
+    need a bearer token (``apps.realtime.console``). The token carries the session's person,
+    agency, role and ``amr``; nothing is recorded for it (no refresh family), so it ends at
+    ``exp``, or earlier with the person's tokens (password change, deactivation).
+    """
+    token = AccessToken()
+    token.set_exp(lifetime=lifetime)
+    token[api_settings.USER_ID_CLAIM] = str(user.pk)
+    token["kind"] = str(TokenKind.STAFF)
+    token["agency"] = agency
+    token["role"] = role
+    token[AMR_CLAIM] = list(amr)
+    return IssuedTokens(
+        access=str(token),
+        refresh=None,
+        kind=TokenKind.STAFF,
+        agency=agency,
+        expires_in=int(lifetime.total_seconds()),
     )
 
 

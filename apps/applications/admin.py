@@ -13,6 +13,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
@@ -334,6 +335,7 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
         "reject_selected",
     )
     change_form_template = "admin/applications/application/change_form.html"
+    change_list_template = "admin/applications/application/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:
         return selectors.application_list_for_staff()
@@ -356,6 +358,9 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
             "title": gettext("Applications"),
             # Every column at 1366 px: the breadcrumbs lead home, the page list would eat 300 px.
             "is_nav_sidebar_enabled": False,
+            # The live queue (apps/realtime/console.py, queue-live.js).
+            "realtime_token_url": reverse("console_realtime_token"),
+            "realtime_gateway_port": settings.REALTIME_CONSOLE_GATEWAY_PORT,
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -379,8 +384,11 @@ class ApplicationAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_label(self, application: Application) -> str:
+        # The row's mark for the live queue (queue-live.js): its status follows the gateway.
         return format_html(
-            '<span class="status status-{}">{}</span>',
+            '<span data-application-id="{}"><span class="status status-{}" '
+            "data-realtime-status>{}</span></span>",
+            application.pk,
             application.status,
             application.get_status_display(),
         )

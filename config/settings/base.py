@@ -558,6 +558,13 @@ REALTIME_SEND_BUFFER = env.int("REALTIME_SEND_BUFFER", default=1000)
 # (gunicorn) at most REALTIME_SSE_WSGI_SECONDS, as it holds a worker thread.
 REALTIME_SSE_MAX_SECONDS = env.float("REALTIME_SSE_MAX_SECONDS", default=300.0)
 REALTIME_SSE_WSGI_SECONDS = env.float("REALTIME_SSE_WSGI_SECONDS", default=25.0)
+# The console's queue page (apps/realtime/console.py): lifetime of the staff access token it gets
+# for its session, and the gateway's port when the gateway is not on the page's origin
+# (``make run``: its own port; production: empty, nginx routes /ws/ on the same origin).
+REALTIME_CONSOLE_TOKEN_LIFETIME = timedelta(
+    seconds=env.int("REALTIME_CONSOLE_TOKEN_SECONDS", default=300)
+)
+REALTIME_CONSOLE_GATEWAY_PORT = env.str("REALTIME_CONSOLE_GATEWAY_PORT", default="")
 # Database and hot-key calls of the gateway: in one thread (true) or the thread pool (false).
 REALTIME_SYNC_THREAD_SENSITIVE = env.bool("REALTIME_SYNC_THREAD_SENSITIVE", default=False)
 
