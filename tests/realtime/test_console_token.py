@@ -17,6 +17,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_tenants.utils import schema_context
 
+from apps.accounts.mfa.models import PasskeyDevice
 from apps.accounts.models import Role
 from apps.audit.models import AuditEvent
 from apps.realtime.auth import AuthRefused, realtime_authenticate
@@ -168,3 +169,20 @@ def test_the_user_tools_link_to_the_second_factor_pages(agency_a, staff_of):
         assert 'href="/admin/mfa/"' in user_tools
         assert ('href="/admin/mfa/staff/"' in user_tools) is sees_staff_page
         assert "console/console.css" in html
+
+
+def test_a_session_verified_with_a_passkey_carries_its_amr(agency_a, staff_of):
+    agent = staff_of(agency_a)
+    device = PasskeyDevice.objects.create(
+        user=agent, name="passkey", rp_id=HOST_A, credential_id="CCCC", public_key=b"x"
+    )
+    client = Client(HTTP_HOST=HOST_A)
+    client.force_login(agent)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+    response = client.post(URL)
+
+    assert response.status_code == 200, response.content
+    assert _claims(response.json()["access"])["amr"] == ["pwd", "hwk", "mfa"]

@@ -3,7 +3,8 @@
 // the same file. Include it on the queue page:
 //
 //   <script type="module" src="{% static 'realtime/queue-live.js' %}"
-//           data-token-url="..." data-gateway-port="8001"></script>
+//           data-token-url="{% url 'console_realtime_token' %}" data-csrf-token="{{ csrf_token }}"
+//           data-gateway-port="8001"></script>
 //
 // Rows are the elements carrying data-application-id="<uuid>"; each may hold an element with
 // data-realtime-status (its text becomes the status label) and gets data-realtime-change
@@ -12,12 +13,18 @@
 // for anything else the page wants to do (a "new submissions" banner, say).
 //
 // The token: the console is signed in with a session, the gateway takes access tokens. The
-// script POSTs to data-token-url (same origin, with the CSRF cookie) and expects
-// {"access": "<staff access token>"}; see docs/realtime.md, "The console".
+// script POSTs to data-token-url (same origin, /admin/realtime-token/ in the console, with the
+// CSRF token: data-csrf-token, else the page's csrfmiddlewaretoken field, else the cookie, which
+// the console keeps HttpOnly) and expects {"access": "<staff access token>"}; see
+// docs/realtime.md, "The console". data-gateway-port is left out when the gateway is on the
+// page's origin (production).
 
 import { GuichetRealtime, gatewayUrl } from "./guichet-realtime.js";
 
-function csrfToken() {
+function csrfToken(given) {
+  if (given) return given;
+  const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+  if (field && field.value) return field.value;
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
 }
@@ -34,7 +41,7 @@ function applyChange(frame) {
   document.dispatchEvent(new CustomEvent("guichet:queue-changed", { detail: frame }));
 }
 
-export function watchQueue({ tokenUrl, port, url } = {}) {
+export function watchQueue({ tokenUrl, port, url, csrf } = {}) {
   const live = new GuichetRealtime({
     url: url || gatewayUrl(port),
     subscriptions: [{ stream: "queue" }],
@@ -44,7 +51,7 @@ export function watchQueue({ tokenUrl, port, url } = {}) {
       const response = await fetch(tokenUrl, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        headers: { "X-CSRFToken": csrfToken(csrf), Accept: "application/json" },
       });
       if (!response.ok) throw new Error(`token: ${response.status}`);
       return (await response.json()).access;
@@ -60,5 +67,9 @@ export function watchQueue({ tokenUrl, port, url } = {}) {
 
 const script = document.currentScript || document.querySelector("script[data-token-url]");
 if (script && script.dataset.tokenUrl) {
-  watchQueue({ tokenUrl: script.dataset.tokenUrl, port: script.dataset.gatewayPort });
+  watchQueue({
+    tokenUrl: script.dataset.tokenUrl,
+    port: script.dataset.gatewayPort,
+    csrf: script.dataset.csrfToken,
+  });
 }

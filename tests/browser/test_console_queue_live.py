@@ -1,0 +1,123 @@
+"""The console's queue page updates live, in a real browser: Chromium opens the queue on a real
+uvicorn (Django's HTTP views and the gateway on one origin), the page gets a token for its
+console session (``/admin/realtime-token/``), follows the queue stream, and when a citizen
+submits an application the notice (an aria-live status region) announces it with a link to
+refresh the list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tenants.utils import schema_context
+
+from apps.accounts.models import Membership, Role, User
+from apps.accounts.services import membership_grant
+from apps.agencies.models import Agency
+from tests.factories import UserFactory
+from tests.helpers import otp_login
+from tests.realtime.test_uvicorn import _submit, committed, gateway  # noqa: F401 - fixtures
+
+# Records every state queue-live.js reports (it keeps only the last on <html data-realtime>).
+RECORD_STATES = """
+window.__realtimeStates = [];
+new MutationObserver(() => {
+  window.__realtimeStates.push(document.documentElement.dataset.realtime);
+}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-realtime"] });
+"""
+
+
+@pytest.fixture
+def _close_connections_at_the_end() -> Iterator[None]:
+    """Requested first, so it ends last: beside Playwright's greenlet the connections this test
+    opened are not the session's to close."""
+    from django.db import connections
+
+    yield
+    connections.close_all()
+
+
+@pytest.fixture
+def agent(django_db_blocker: Any) -> Iterator[User]:
+    """A supervisor of agency A (sees every file), committed (the server is another process);
+    removed afterwards."""
+    with django_db_blocker.unblock():
+        person = UserFactory(email=f"agent-{uuid.uuid4().hex[:10]}@example.tg")
+        membership_grant(
+            user=person, agency=Agency.objects.get(schema_name="agence_a"), role=Role.SUPERVISOR
+        )
+    try:
+        yield person
+    finally:
+        with django_db_blocker.unblock(), schema_context("agence_a"):
+            from django.contrib.sessions.models import Session
+
+            for session in Session.objects.all():
+                if session.get_decoded().get("_auth_user_id") == str(person.pk):
+                    session.delete()
+            TOTPDevice.objects.filter(user=person).delete()
+            Membership.objects.filter(user=person).delete()
+            User.objects.filter(pk=person.pk).delete()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("_close_connections_at_the_end")
+def test_the_queue_page_announces_a_new_submission_live(
+    browser: Any,
+    gateway: int,  # noqa: F811 - the fixture imported above
+    committed: dict[str, Any],  # noqa: F811 - the fixture imported above
+    agent: User,
+    django_db_blocker: Any,
+) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    host = "agence-a.localhost"
+    origin = f"http://{host}:{gateway}"
+    with django_db_blocker.unblock():
+        client = Client(HTTP_HOST=host)
+        otp_login(client, agent)
+        session_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context = browser.new_context(
+        locale="fr-FR",
+        viewport={"width": 1366, "height": 768},
+        extra_http_headers={"Accept-Language": "fr"},
+    )
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": f"{origin}/"}]
+    )
+    context.add_init_script(RECORD_STATES)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url} {r.text()[:300]}") if r.status >= 400 else None,
+    )
+    try:
+        page.goto(f"{origin}/admin/applications/application/")
+        expect(page.locator("h1")).to_have_text("Demandes")
+        try:
+            page.wait_for_function(
+                "() => (window.__realtimeStates || []).includes('subscribed')", timeout=15_000
+            )
+        except Exception as exc:
+            states = page.evaluate("() => window.__realtimeStates")
+            raise AssertionError(f"not subscribed: {states} {problems}") from exc
+        with django_db_blocker.unblock():
+            application = _submit(committed)
+        status = page.locator("#queue-live-notice [role=status]")
+        expect(status).to_contain_text(f"Nouvelle demande {application.reference}", timeout=10_000)
+        refresh = page.locator("#queue-live-notice a[data-queue-refresh]")
+        expect(refresh).to_be_visible()
+        expect(refresh).to_have_text("Actualiser la liste")
+        refresh.click()
+        expect(page.locator(f'[data-application-id="{application.pk}"]')).to_be_visible()
+    finally:
+        context.close()
+
+    assert not [p for p in problems if "Content Security Policy" in p], problems
