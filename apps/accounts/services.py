@@ -313,7 +313,8 @@ def console_session_token_issue(*, user: User, amr: tuple[str, ...]) -> IssuedTo
         )
     # Not a member of this host's agency (the public host has none): 403, audited.
     role, agency = _token_binding(user, TokenKind.STAFF)
-    assert role is not None and agency is not None
+    assert role is not None
+    assert agency is not None
     bind_actor(actor_type="user", actor_id=str(user.id), actor_role=role)
     with transaction.atomic():
         tokens = issue_staff_access_token(

@@ -58,7 +58,7 @@ def realtime_token_view(request: HttpRequest) -> HttpResponse:
         )
     try:
         tokens = console_session_token_issue(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
             amr=console_session_amr(request),
         )
     except ApplicationError as exc:

@@ -94,10 +94,12 @@ def test_the_queue_page_announces_a_new_submission_live(
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on(
-        "response",
-        lambda r: problems.append(f"{r.status} {r.url} {r.text()[:300]}") if r.status >= 400 else None,
-    )
+
+    def failed(response: Any) -> None:
+        if response.status >= 400:
+            problems.append(f"{response.status} {response.url} {response.text()[:300]}")
+
+    page.on("response", failed)
     try:
         page.goto(f"{origin}/admin/applications/application/")
         expect(page.locator("h1")).to_have_text("Demandes")
