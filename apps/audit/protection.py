@@ -123,8 +123,14 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def protection_statements(schema: str, tables: tuple[str, ...] = PROTECTED_TABLES) -> list[str]:
-    """The SQL that makes the audit tables of ``schema`` append-only (idempotent)."""
+def protection_statements(
+    schema: str, tables: tuple[str, ...] = PROTECTED_TABLES, *, sealing: bool = True
+) -> list[str]:
+    """The SQL that makes the audit tables of ``schema`` append-only (idempotent).
+
+    ``sealing=False`` (a schema migrated only up to before the Merkle log, where events have no
+    ``sealed_at`` yet): no update at all, not even the one-time sealing, and no column grant.
+    """
     statements = [FUNCTION_SQL, SEAL_FUNCTION_SQL]
     for table in tables:
         qualified = f"{_quote(schema)}.{_quote(table)}"
@@ -132,7 +138,7 @@ def protection_statements(schema: str, tables: tuple[str, ...] = PROTECTED_TABLE
             name = _quote(f"{table}_no_{operation.lower()}")
             function = (
                 SEAL_FUNCTION
-                if (table, operation) == ("audit_auditevent", "UPDATE")
+                if sealing and (table, operation) == ("audit_auditevent", "UPDATE")
                 else TRIGGER_FUNCTION
             )
             statements.append(
@@ -142,7 +148,7 @@ def protection_statements(schema: str, tables: tuple[str, ...] = PROTECTED_TABLE
         statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE ON {qualified} FROM PUBLIC")
         literal = "'" + qualified.replace("'", "''") + "'"
         statements.append(ROLE_REVOKE_SQL.replace("{table_literal}", literal))
-        if table == "audit_auditevent":
+        if sealing and table == "audit_auditevent":
             statements.append(
                 SEAL_GRANT_SQL.replace("{table_literal}", literal).replace(
                     "{columns}", ", ".join(SEAL_COLUMNS)
@@ -155,14 +161,21 @@ def audit_protect_schema(cursor: Any, schema: str) -> None:
     """Install the append-only triggers and revoke the privileges in ``schema``.
 
     Tables a migration has not created yet are skipped (the migration that creates them
-    protects them).
+    protects them), and so is the sealing grant while events have no ``sealed_at`` column (an
+    earlier migration calls this too; ``0004_merkle_tree_sealing`` protects again).
     """
     present = []
     for table in PROTECTED_TABLES:
         cursor.execute("SELECT to_regclass(%s)", [f"{_quote(schema)}.{_quote(table)}"])
         if cursor.fetchone()[0] is not None:
             present.append(table)
-    for statement in protection_statements(schema, tuple(present)):
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = %s"
+        " AND table_name = 'audit_auditevent' AND column_name = 'sealed_at')",
+        [schema],
+    )
+    sealing = bool(cursor.fetchone()[0])
+    for statement in protection_statements(schema, tuple(present), sealing=sealing):
         cursor.execute(statement)
 
 
