@@ -40,6 +40,7 @@ ACTION_LABELS: dict[str, object] = {
     "auth.logout": _("Signed out"),
     "auth.lockout": _("Account locked after failed sign-ins"),
     "auth.partner_token": _("Partner token issued"),
+    "auth.console_token": _("Live queue token issued (console)"),
     "auth.refresh_family_revoked": _("Sessions revoked (reused token)"),
     "access.cross_agency_denied": _("Access to another agency refused"),
     "user.registered": _("Account created"),

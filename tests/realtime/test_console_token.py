@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.mfa.models import PasskeyDevice
 from apps.accounts.models import Role
+from apps.audit.labels import ACTION_LABELS
 from apps.audit.models import AuditEvent
 from apps.realtime.auth import AuthRefused, realtime_authenticate
 from tests.conftest import HOST_A, HOST_B, PUBLIC_HOST
@@ -64,6 +65,7 @@ def test_a_verified_console_session_gets_a_short_lived_staff_token_the_gateway_a
     assert AuditEvent.objects.filter(
         action="auth.console_token", target_id=str(agent.pk), outcome="success"
     ).exists()
+    assert "auth.console_token" in ACTION_LABELS  # the trail names it in words
     # The same token opens the staff REST API of agency A, and nothing in agency B.
     api = Client(HTTP_HOST=HOST_A, HTTP_AUTHORIZATION=f"Bearer {body['access']}")
     assert api.get("/api/v1/staff/applications/").status_code == 200
