@@ -2,7 +2,7 @@
 uvicorn (Django's HTTP views and the gateway on one origin), the page gets a token for its
 console session (``/admin/realtime-token/``), follows the queue stream, and when a citizen
 submits an application the notice (an aria-live status region) announces it with a link to
-refresh the list."""
+refresh the list; when another agent takes the file, its row and the notice say so."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import Membership, Role, User
 from apps.accounts.services import membership_grant
 from apps.agencies.models import Agency
+from tests.applications.conftest import advance
 from tests.factories import UserFactory
 from tests.helpers import otp_login
 from tests.realtime.test_uvicorn import _submit, committed, gateway  # noqa: F401 - fixtures
@@ -43,26 +44,29 @@ def _close_connections_at_the_end() -> Iterator[None]:
 
 
 @pytest.fixture
-def agent(django_db_blocker: Any) -> Iterator[User]:
-    """A supervisor of agency A (sees every file), committed (the server is another process);
-    removed afterwards."""
+def staff(django_db_blocker: Any) -> Iterator[dict[str, User]]:
+    """A supervisor of agency A (sees every file) and an agent, committed (the server is another
+    process); removed afterwards."""
     with django_db_blocker.unblock():
-        person = UserFactory(email=f"agent-{uuid.uuid4().hex[:10]}@example.tg")
-        membership_grant(
-            user=person, agency=Agency.objects.get(schema_name="agence_a"), role=Role.SUPERVISOR
-        )
+        agency = Agency.objects.get(schema_name="agence_a")
+        people = {}
+        for role in (Role.SUPERVISOR, Role.AGENT):
+            person = UserFactory(email=f"{role}-{uuid.uuid4().hex[:10]}@example.tg")
+            membership_grant(user=person, agency=agency, role=role)
+            people[role] = person
     try:
-        yield person
+        yield people
     finally:
         with django_db_blocker.unblock(), schema_context("agence_a"):
             from django.contrib.sessions.models import Session
 
+            ids = {str(person.pk) for person in people.values()}
             for session in Session.objects.all():
-                if session.get_decoded().get("_auth_user_id") == str(person.pk):
+                if session.get_decoded().get("_auth_user_id") in ids:
                     session.delete()
-            TOTPDevice.objects.filter(user=person).delete()
-            Membership.objects.filter(user=person).delete()
-            User.objects.filter(pk=person.pk).delete()
+            TOTPDevice.objects.filter(user__in=people.values()).delete()
+            Membership.objects.filter(user__in=people.values()).delete()
+            User.objects.filter(pk__in=ids).delete()
 
 
 @pytest.mark.slow
@@ -70,8 +74,8 @@ def agent(django_db_blocker: Any) -> Iterator[User]:
 def test_the_queue_page_announces_a_new_submission_live(
     browser: Any,
     gateway: int,  # noqa: F811 - the fixture imported above
+    staff: dict[str, User],  # before committed: its people outlive the files they took
     committed: dict[str, Any],  # noqa: F811 - the fixture imported above
-    agent: User,
     django_db_blocker: Any,
 ) -> None:
     expect = pytest.importorskip("playwright.sync_api").expect
@@ -79,7 +83,7 @@ def test_the_queue_page_announces_a_new_submission_live(
     origin = f"http://{host}:{gateway}"
     with django_db_blocker.unblock():
         client = Client(HTTP_HOST=host)
-        otp_login(client, agent)
+        otp_login(client, staff[Role.SUPERVISOR])
         session_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     context = browser.new_context(
         locale="fr-FR",
@@ -118,7 +122,18 @@ def test_the_queue_page_announces_a_new_submission_live(
         expect(refresh).to_be_visible()
         expect(refresh).to_have_text("Actualiser la liste")
         refresh.click()
-        expect(page.locator(f'[data-application-id="{application.pk}"]')).to_be_visible()
+        row = page.locator(f'[data-application-id="{application.pk}"]')
+        expect(row).to_be_visible()
+        # Another agent takes the file: its row says so, and the notice too.
+        page.wait_for_function(
+            "() => (window.__realtimeStates || []).includes('subscribed')", timeout=15_000
+        )
+        with django_db_blocker.unblock():
+            advance("agence_a", application, "take", staff[Role.AGENT], Role.AGENT)
+        expect(row.locator(".queue-live-row-note")).to_have_text(
+            "Prise par un autre agent", timeout=10_000
+        )
+        expect(status).to_contain_text(f"{application.reference} : Prise par un autre agent")
     finally:
         context.close()
 
