@@ -209,9 +209,13 @@ _uncommitted: set[str] = set()
 
 
 def keyring_cache_clear() -> None:
-    """Forget the ring this process holds (the next use reads it again)."""
+    """Forget the ring this process holds (the next use reads it again), and the marks of
+    first keys made in transactions not committed yet: a mark whose transaction rolled back
+    has no commit to remove it, and would keep the ring out of this process's cache for good
+    (one more query on every request: the test suite's query budgets caught it)."""
     with _lock:
         _rings.clear()
+        _uncommitted.clear()
 
 
 def _load(row: SigningKey, *, with_private: bool) -> LoadedKey:

@@ -308,3 +308,22 @@ def test_the_periodic_task_retires_the_keys_past_their_window(db):
     assert SigningKey.objects.get(kid=old_kid).status == KeyStatus.RETIRED
     assert AuditEvent.objects.filter(action="keys.retired", target_id=old_kid).exists()
     assert "accounts-keys-retire-expired" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_a_first_key_made_in_a_rolled_back_request_does_not_keep_the_ring_uncached(
+    api, citizen, django_assert_num_queries
+):
+    """The first key made during a request whose transaction never commits (this test's) marks
+    the ring "uncommitted"; once the process's cache is cleared the ring is cached again.
+    Before, every request of every later test read the ring (query budgets failed in the full
+    run after test_development_makes_the_first_key_on_first_use)."""
+    SigningKey.objects.all().delete()
+    keyring_cache_clear()
+    _sign_in(api, citizen)  # makes the first key inside this test's transaction
+
+    keyring_cache_clear()  # as the next test (or an operator) does
+
+    assert not keyring._uncommitted
+    kid = keyring_signing_key().kid  # one read, cached
+    with django_assert_num_queries(0):
+        assert keyring.keyring_verifying_key(kid) is not None
