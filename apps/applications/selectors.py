@@ -121,7 +121,7 @@ def application_get_visible(*, application_id: UUID, citizen_id: UUID | None) ->
 
 
 def fold(text: str) -> str:
-    """Lower case without accents (``Élodie`` -> ``elodie``), like PostgreSQL's ``unaccent``."""
+    """Lower case without accents (``Élodie`` -> ``elodie``), like ``public.guichet_unaccent``."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -129,7 +129,7 @@ def fold(text: str) -> str:
 def application_search(queryset: QuerySet[Application], term: str) -> QuerySet[Application]:
     """Applications matching every word of ``term`` (reference, citizen's name, phone, e-mail).
 
-    Accent- and case-insensitive on names (PostgreSQL ``unaccent``, created by migration
+    Accent- and case-insensitive on names (``public.guichet_unaccent``, created by migration
     ``applications.0004``): ``elodie agbeko`` finds Élodie Agbéko. A word of digits (spaces,
     dots and ``+`` ignored, at least four) matches inside the phone number; a word with ``@``
     matches inside the e-mail address.
@@ -147,7 +147,7 @@ def application_search(queryset: QuerySet[Application], term: str) -> QuerySet[A
                     "citizen__last_name",
                     output_field=CharField(),
                 ),
-                function="public.unaccent",
+                function="public.guichet_unaccent",
                 output_field=CharField(),
             )
         )

@@ -100,7 +100,7 @@ def person_ids_matching(text: str) -> list[str]:
     folded = Lower(
         Func(
             Concat("first_name", Value(" "), "last_name", output_field=CharField()),
-            function="public.unaccent",
+            function="public.guichet_unaccent",
             output_field=CharField(),
         )
     )
