@@ -5,6 +5,7 @@ Demo data only: never run it in production.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -78,10 +79,11 @@ class Command(BaseCommand):
         self.stdout.write("Demo accounts (demo only), password for all: " + DEMO_PASSWORD)
         for line in lines:
             self.stdout.write("  " + line)
+        port = os.environ.get("GUICHET_PORT") or "8000"  # the port make run serves on
         self.stdout.write(
-            "Hosts: http://localhost:8000 (public), "
+            f"Hosts: http://localhost:{port} (public), "
             + ", ".join(
-                f"http://{default_domain_for(slug)}:8000" for slug, _fr, _en in DEMO_AGENCIES
+                f"http://{default_domain_for(slug)}:{port}" for slug, _fr, _en in DEMO_AGENCIES
             )
         )
         self.stdout.write(
