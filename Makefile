@@ -11,7 +11,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
 # Minimum test coverage of apps/ (percent); `make test COV_MIN=90` or the environment overrides it.
-COV_MIN ?= 95
+COV_MIN ?= 94
 export COV_MIN
 VAR_DIR := $(or $(GUICHET_VAR_DIR),var)
 
@@ -31,7 +31,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP) ## the whole platform on embedded defaults (Ctrl-C stops it)
 	$(PY) scripts/run.py
 
-test: $(STAMP) ## every test and check (coverage gate: COV_MIN, default 95)
+test: $(STAMP) ## every test and check (coverage gate: COV_MIN, default 94)
 	$(PY) scripts/services.py exec -- bash scripts/test.sh
 
 fuzz: $(STAMP) ## deep schemathesis run of both schemas, with the stateful workflow walk

@@ -208,6 +208,11 @@ _rings: dict[str, _Ring] = {}
 _uncommitted: set[str] = set()
 
 
+def _forget_rings() -> None:
+    with _lock:
+        _rings.clear()
+
+
 def keyring_cache_clear() -> None:
     """Forget the ring this process holds (the next use reads it again), and the marks of
     first keys made in transactions not committed yet: a mark whose transaction rolled back
@@ -355,7 +360,7 @@ def keyring_signing_key(kind: str = KeyKind.JWT, *, scope: str = "") -> LoadedKe
             transaction.on_commit(lambda: _uncommitted.discard(name))
     except IntegrityError:  # another process made it first: use theirs
         pass
-    keyring_cache_clear()
+    _forget_rings()  # not the marks: the one just made stays uncached until its commit
     ring = _ring(kind, scope=scope)
     assert ring.active is not None
     logger.info("keyring_first_key_created", kind=kind, kid=ring.active.kid)
